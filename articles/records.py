@@ -1,0 +1,45 @@
+"""Plain records handed out by the store, so callers never hold live ORM objects."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    id: int
+    title: str
+    text: str
+    url: str | None
+    content_hash: str
+    added_by: int | None
+    added_at: datetime
+    origin: str
+
+    @property
+    def word_count(self) -> int:
+        return len(self.text.split())
+
+
+@dataclass(frozen=True, slots=True)
+class ChatState:
+    chat_id: int
+    kind: str
+    subscribed: bool
+    current_article_id: int | None
+    timezone: str | None
+    digest_time: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class AddResult:
+    article: Article
+    created: bool
+
+
+@dataclass(slots=True)
+class ImportReport:
+    added: list[Article] = field(default_factory=list)
+    duplicates: list[tuple[str, int]] = field(default_factory=list)
+    errors: list[tuple[str, str]] = field(default_factory=list)

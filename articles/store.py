@@ -1,0 +1,208 @@
+"""The article store: articles, per-chat reading state and the summary cache."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Literal
+
+from sqlalchemy import Engine, func, select
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from briefbot.articles.database import create_database_engine, upgrade_schema
+from briefbot.articles.records import AddResult, Article, ChatState
+from briefbot.articles.schema import ArticleRow, ChatRow, SummaryRow
+from briefbot.articles.text import TextLimits, content_hash, validate_article
+
+logger = logging.getLogger(__name__)
+
+Direction = Literal["next", "prev"]
+
+
+class StoreError(RuntimeError):
+    """The database could not be read or written (locked, full, unreachable)."""
+
+
+def _article(row: ArticleRow) -> Article:
+    return Article(
+        id=row.id,
+        title=row.title,
+        text=row.text,
+        url=row.url,
+        content_hash=row.content_hash,
+        added_by=row.added_by,
+        added_at=row.added_at,
+        origin=row.origin,
+    )
+
+
+def _chat(row: ChatRow) -> ChatState:
+    return ChatState(
+        chat_id=row.chat_id,
+        kind=row.kind,
+        subscribed=row.subscribed,
+        current_article_id=row.current_article_id,
+        timezone=row.timezone,
+        digest_time=row.digest_time,
+    )
+
+
+class ArticleStore:
+    """All reads and writes go through here; every method is one short transaction."""
+
+    def __init__(self, engine: Engine, limits: TextLimits | None = None) -> None:
+        self.engine = engine
+        self.limits = limits or TextLimits()
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    @classmethod
+    def open(cls, url: str, limits: TextLimits | None = None) -> ArticleStore:
+        """Connect and migrate the schema to the newest version."""
+        engine = create_database_engine(url)
+        try:
+            upgrade_schema(engine)
+        except OperationalError as exc:
+            raise StoreError(f"cannot open the database at {engine.url!r}: {exc.orig}") from exc
+        return cls(engine, limits)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def _session(self) -> Iterator[Session]:
+        try:
+            with self._sessions.begin() as session:
+                yield session
+        except OperationalError as exc:
+            raise StoreError(f"database error: {exc.orig}") from exc
+
+    # -- articles -------------------------------------------------------------------------
+
+    def add_article(
+        self,
+        title: str,
+        text: str,
+        *,
+        url: str | None = None,
+        added_by: int | None = None,
+        origin: str = "telegram",
+    ) -> AddResult:
+        """Store an article unless the same body is already stored; raises ArticleRejected."""
+        title, text = validate_article(title, text, self.limits)
+        digest = content_hash(text)
+        try:
+            with self._session() as session:
+                existing = session.scalar(
+                    select(ArticleRow).where(ArticleRow.content_hash == digest)
+                )
+                if existing is not None:
+                    return AddResult(_article(existing), created=False)
+                row = ArticleRow(
+                    title=title,
+                    text=text,
+                    url=url,
+                    content_hash=digest,
+                    added_by=added_by,
+                    origin=origin,
+                )
+                session.add(row)
+                session.flush()
+                return AddResult(_article(row), created=True)
+        except IntegrityError:
+            # Another writer stored the same body between our check and our insert.
+            stored = self.find_by_hash(digest)
+            if stored is None:
+                raise
+            return AddResult(stored, created=False)
+
+    def find_by_hash(self, digest: str) -> Article | None:
+        with self._session() as session:
+            row = session.scalar(select(ArticleRow).where(ArticleRow.content_hash == digest))
+            return _article(row) if row else None
+
+    def get(self, article_id: int) -> Article | None:
+        with self._session() as session:
+            row = session.get(ArticleRow, article_id)
+            return _article(row) if row else None
+
+    def count(self) -> int:
+        with self._session() as session:
+            return session.scalar(select(func.count(ArticleRow.id))) or 0
+
+    def latest(self, limit: int = 10) -> list[Article]:
+        with self._session() as session:
+            rows = session.scalars(select(ArticleRow).order_by(ArticleRow.id.desc()).limit(limit))
+            return [_article(row) for row in rows]
+
+    def neighbour(self, article_id: int, direction: Direction) -> Article | None:
+        """The next newer ("next") or next older ("prev") article, or None at either end."""
+        query = select(ArticleRow)
+        if direction == "next":
+            query = query.where(ArticleRow.id > article_id).order_by(ArticleRow.id.asc())
+        else:
+            query = query.where(ArticleRow.id < article_id).order_by(ArticleRow.id.desc())
+        with self._session() as session:
+            row = session.scalar(query.limit(1))
+            return _article(row) if row else None
+
+    # -- chats ----------------------------------------------------------------------------
+
+    def touch_chat(self, chat_id: int, kind: str, title: str | None = None) -> ChatState:
+        """Return the chat's state, creating it on first contact."""
+        try:
+            with self._session() as session:
+                row = session.get(ChatRow, chat_id)
+                if row is None:
+                    row = ChatRow(chat_id=chat_id, kind=kind, title=title, subscribed=False)
+                    session.add(row)
+                    session.flush()
+                elif title and row.title != title:
+                    row.title = title
+                return _chat(row)
+        except IntegrityError:
+            # Created concurrently by another update from the same chat.
+            state = self.get_chat(chat_id)
+            if state is None:
+                raise
+            return state
+
+    def get_chat(self, chat_id: int) -> ChatState | None:
+        with self._session() as session:
+            row = session.get(ChatRow, chat_id)
+            return _chat(row) if row else None
+
+    def set_current_article(self, chat_id: int, article_id: int) -> None:
+        with self._session() as session:
+            row = session.get(ChatRow, chat_id)
+            if row is not None:
+                row.current_article_id = article_id
+
+    def set_subscribed(self, chat_id: int, subscribed: bool) -> bool:
+        """Set the digest subscription; returns whether it changed."""
+        with self._session() as session:
+            row = session.get(ChatRow, chat_id)
+            if row is None or row.subscribed == subscribed:
+                return False
+            row.subscribed = subscribed
+            return True
+
+    def subscriber_count(self) -> int:
+        with self._session() as session:
+            return session.scalar(select(func.count()).where(ChatRow.subscribed.is_(True))) or 0
+
+    # -- summary cache --------------------------------------------------------------------
+
+    def cached_summary(self, digest: str, model: str, length: str) -> str | None:
+        with self._session() as session:
+            row = session.get(SummaryRow, (digest, model, length))
+            return row.text if row else None
+
+    def cache_summary(self, digest: str, model: str, length: str, text: str) -> None:
+        with self._session() as session:
+            row = session.get(SummaryRow, (digest, model, length))
+            if row is None:
+                session.add(SummaryRow(content_hash=digest, model=model, length=length, text=text))
+            else:
+                row.text = text

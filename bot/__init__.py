@@ -1,0 +1,1 @@
+"""Telegram layer: configuration, handlers, app wiring and the command line."""

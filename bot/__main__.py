@@ -1,0 +1,5 @@
+import sys
+
+from briefbot.bot.cli import main
+
+sys.exit(main())

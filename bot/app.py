@@ -1,0 +1,152 @@
+"""Application wiring: builder, handler registration and life-cycle hooks."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from telegram import (
+    BotCommand,
+    BotCommandScopeChat,
+    BotCommandScopeDefault,
+    LinkPreviewOptions,
+    Update,
+)
+from telegram.constants import ParseMode
+from telegram.error import TelegramError
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    Defaults,
+    MessageHandler,
+    filters,
+)
+from telegram.request import BaseRequest
+
+from briefbot.articles.importer import load_samples_if_empty
+from briefbot.bot.callbacks import CALLBACK_PATTERN
+from briefbot.bot.commands import COMMANDS, PUBLIC_COMMANDS, CommandInfo
+from briefbot.bot.handlers import errors, fallback, library, reading, subscription
+from briefbot.bot.services import SERVICES_KEY, BotServices
+from briefbot.bot.updates import PerChatUpdateProcessor
+
+logger = logging.getLogger(__name__)
+
+NEW_MESSAGES = filters.UpdateType.MESSAGE
+
+
+def file_url_for(api_url: str) -> str:
+    """Telegram serves files from .../file/bot<token>/ next to .../bot<token>/."""
+    if api_url.endswith("/bot"):
+        return api_url[: -len("/bot")] + "/file/bot"
+    return api_url.rstrip("/") + "/file/bot"
+
+
+def _menu(commands: tuple[CommandInfo, ...]) -> list[BotCommand]:
+    return [BotCommand(c.name, c.description) for c in commands]
+
+
+async def post_init(application: Application) -> None:
+    svc: BotServices = application.bot_data[SERVICES_KEY]
+    if svc.settings.load_samples:
+        load_samples_if_empty(svc.store)
+    bot = application.bot
+    await bot.set_my_commands(_menu(PUBLIC_COMMANDS), scope=BotCommandScopeDefault())
+    for admin in sorted(svc.settings.admins):
+        try:
+            await bot.set_my_commands(_menu(COMMANDS), scope=BotCommandScopeChat(admin))
+        except TelegramError as exc:
+            # Telegram refuses chat scopes for users who never opened the bot.
+            logger.info("No admin command menu for %s yet: %s", admin, exc)
+    logger.info(
+        "Briefbot @%s ready: %d articles, model %s",
+        bot.username,
+        svc.store.count(),
+        svc.summaries.model_name,
+    )
+
+
+async def post_shutdown(application: Application) -> None:
+    svc: BotServices = application.bot_data[SERVICES_KEY]
+    svc.close()
+
+
+def register_handlers(application: Application) -> None:
+    # Order matters: the first matching handler in a group wins.
+    command_handlers = {
+        "start": reading.start,
+        "help": reading.help_command,
+        "summary": reading.summary,
+        "next": reading.next_article,
+        "prev": reading.previous_article,
+        "latest": reading.latest,
+        "subscribe": subscription.subscribe,
+        "unsubscribe": subscription.unsubscribe,
+        "add": library.add_command,
+    }
+    for name, callback in command_handlers.items():
+        application.add_handler(CommandHandler(name, callback, filters=NEW_MESSAGES))
+    application.add_handler(CallbackQueryHandler(reading.button, pattern=CALLBACK_PATTERN))
+    application.add_handler(CallbackQueryHandler(reading.button))  # foreign or stale data
+    application.add_handler(
+        MessageHandler(NEW_MESSAGES & filters.COMMAND, fallback.unknown_command)
+    )
+    application.add_handler(
+        MessageHandler(
+            NEW_MESSAGES & filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND,
+            library.private_text,
+        )
+    )
+    application.add_handler(
+        MessageHandler(
+            NEW_MESSAGES & filters.ChatType.PRIVATE & ~filters.TEXT & ~filters.StatusUpdate.ALL,
+            fallback.other_private_message,
+        )
+    )
+    application.add_error_handler(errors.on_error)
+
+
+def build_application(
+    services: BotServices,
+    *,
+    request: BaseRequest | None = None,
+    polling: bool = True,
+) -> Application:
+    """The Application with every handler; `request` replaces HTTP (used by the console)."""
+    settings = services.settings
+    builder = (
+        ApplicationBuilder()
+        .token(settings.require_token())
+        .base_url(settings.api_url)
+        .base_file_url(file_url_for(settings.api_url))
+        .defaults(
+            Defaults(
+                parse_mode=ParseMode.HTML,
+                tzinfo=settings.zone,
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+            )
+        )
+        .concurrent_updates(PerChatUpdateProcessor())
+        .post_init(post_init)
+        .post_shutdown(post_shutdown)
+    )
+    if request is not None:
+        builder = builder.request(request).get_updates_request(request)
+    else:
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
+    if not polling:
+        builder = builder.updater(None)
+    application = builder.build()
+    application.bot_data[SERVICES_KEY] = services
+    register_handlers(application)
+    return application
+
+
+def serve(application: Application, **polling: Any) -> None:
+    """Long polling until stopped; updates that arrived while the bot was down are kept."""
+    application.run_polling(
+        allowed_updates=Update.ALL_TYPES, drop_pending_updates=False, **polling
+    )

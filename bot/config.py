@@ -1,0 +1,157 @@
+"""Settings from environment variables and an optional briefbot.toml (environment wins)."""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from datetime import time
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+ENV_PREFIX = "BRIEFBOT_"
+CONFIG_FILE_VARIABLE = "BRIEFBOT_CONFIG"
+DEFAULT_CONFIG_FILE = "briefbot.toml"
+_HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+
+
+class ConfigError(ValueError):
+    """Configuration is invalid; str() is one line naming the setting."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
+
+    token: SecretStr | None = Field(None, description="Bot token from @BotFather")
+    api_url: str = Field(
+        "https://api.telegram.org/bot",
+        description="Bot API base URL; the token is appended (or replaces {token})",
+    )
+    admins: Annotated[frozenset[int], NoDecode] = Field(
+        frozenset(), description="Telegram user ids allowed to manage articles"
+    )
+    database_url: str = Field("sqlite:///data/briefbot.db", description="SQLAlchemy URL")
+    model: str = Field("embedded", min_length=1, description="Summarizer to use")
+    timezone: str = Field("UTC", description="Default IANA time zone")
+    digest_time: Annotated[time, NoDecode] = Field(
+        time(8, 0), description="Default digest time, HH:MM"
+    )
+    model_threads: int | None = Field(None, ge=1, le=256, description="CPU threads for the model")
+    max_article_chars: int = Field(200_000, ge=1_000, le=5_000_000)
+    load_samples: bool = Field(True, description="Load the sample articles into an empty store")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("api_url")
+    @classmethod
+    def _check_api_url(cls, value: str) -> str:
+        value = value.strip()
+        if not re.match(r"^https?://[^/\s:]+(:\d{1,5})?(/\S*)?$", value):
+            raise ValueError(f"expected an http(s) URL such as https://api.telegram.org/bot, got {value!r}")
+        return value
+
+    @field_validator("admins", mode="before")
+    @classmethod
+    def _parse_admins(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            items = [item.strip() for item in value.split(",") if item.strip()]
+            bad = [item for item in items if not re.fullmatch(r"-?\d+", item)]
+            if bad:
+                raise ValueError(f"expected comma-separated numeric user ids, got {bad[0]!r}")
+            return frozenset(int(item) for item in items)
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str) -> str:
+        try:
+            make_url(value)
+        except ArgumentError:
+            raise ValueError(f"not a valid SQLAlchemy URL: {value!r}") from None
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_timezone(cls, value: str) -> str:
+        return validate_timezone(value)
+
+    @field_validator("digest_time", mode="before")
+    @classmethod
+    def _parse_digest_time(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return parse_hhmm(value)
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_file = Path(os.environ.get(CONFIG_FILE_VARIABLE, DEFAULT_CONFIG_FILE))
+        return (
+            init_settings,
+            env_settings,
+            TomlConfigSettingsSource(settings_cls, toml_file=toml_file),
+        )
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def require_token(self) -> str:
+        if self.token is None or not self.token.get_secret_value().strip():
+            raise ConfigError("BRIEFBOT_TOKEN is not set: get a bot token from @BotFather")
+        token = self.token.get_secret_value().strip()
+        if not re.fullmatch(r"\d+:[\w-]+", token):
+            raise ConfigError("BRIEFBOT_TOKEN does not look like a bot token (digits:letters)")
+        return token
+
+
+def validate_timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {value!r} (use an IANA name like Europe/Berlin)") from None
+    return value
+
+
+def parse_hhmm(value: str) -> time:
+    match = _HHMM.match(value.strip())
+    if not match:
+        raise ValueError(f"expected a time as HH:MM, got {value!r}")
+    return time(int(match.group(1)), int(match.group(2)))
+
+
+def _describe(error: ValidationError) -> str:
+    parts = []
+    for item in error.errors():
+        field = str(item["loc"][0]) if item["loc"] else "configuration"
+        message = str(item["msg"]).removeprefix("Value error, ")
+        parts.append(f"{ENV_PREFIX}{field.upper()}: {message}")
+    return "; ".join(parts)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read and validate the configuration; raises ConfigError with a one-line message."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc)) from None
+    except tomllib.TOMLDecodeError as exc:
+        path = os.environ.get(CONFIG_FILE_VARIABLE, DEFAULT_CONFIG_FILE)
+        raise ConfigError(f"{path}: not valid TOML ({exc})") from None

@@ -1,0 +1,1 @@
+"""Update handlers, grouped by concern; bot/app.py registers them."""

@@ -1,0 +1,45 @@
+"""The long-lived objects the handlers share, created once per process."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from telegram.ext import ContextTypes
+
+from briefbot.articles import ArticleStore, TextLimits
+from briefbot.bot.config import Settings
+from briefbot.models import Summarizer, SummaryService, load_summarizer
+
+SERVICES_KEY = "briefbot"
+
+
+@dataclass(slots=True)
+class BotServices:
+    settings: Settings
+    store: ArticleStore
+    summaries: SummaryService
+
+    @classmethod
+    def create(cls, settings: Settings, summarizer: Summarizer | None = None) -> BotServices:
+        """Open the store and load the model; raises StoreError or ModelLoadError."""
+        store = ArticleStore.open(
+            settings.database_url, TextLimits(max_chars=settings.max_article_chars)
+        )
+        try:
+            if summarizer is None:
+                summarizer = load_summarizer(settings.model, threads=settings.model_threads)
+        except BaseException:
+            store.close()
+            raise
+        return cls(settings, store, SummaryService(summarizer, store))
+
+    def is_admin(self, user_id: int | None) -> bool:
+        return user_id is not None and user_id in self.settings.admins
+
+    def close(self) -> None:
+        self.summaries.close()
+        self.store.close()
+
+
+def services(context: ContextTypes.DEFAULT_TYPE) -> BotServices:
+    return context.bot_data[SERVICES_KEY]

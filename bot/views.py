@@ -1,0 +1,138 @@
+"""Everything the bot says: message texts, article cards and keyboards (HTML, escaped)."""
+
+from __future__ import annotations
+
+from html import escape
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.constants import MessageLimit
+
+from briefbot.articles import Article
+from briefbot.articles.text import reading_minutes
+from briefbot.bot.callbacks import Action, encode
+from briefbot.bot.commands import COMMANDS, PUBLIC_COMMANDS
+from briefbot.models import SummaryLength
+
+TEXT_LIMIT = MessageLimit.MAX_TEXT_LENGTH
+BUTTON_TITLE_CHARS = 60
+
+_INTRO = (
+    "👋 <b>Hi, I'm Briefbot.</b>\n"
+    "No time to read? I keep a library of news articles and give you a short summary of "
+    "any of them, made by a model that runs right here, not by an outside AI service.\n\n"
+)
+_READING_HINT = "Use /summary, /next and /prev to read, /latest to pick an article, /help for more."
+WELCOME = (
+    _INTRO
+    + "This chat is now subscribed to the morning digest (/unsubscribe to stop). "
+    + _READING_HINT
+)
+
+
+def welcome_unsubscribed() -> str:
+    return _INTRO + "An admin of this group can /subscribe it to the morning digest. " + _READING_HINT
+
+
+EMPTY_STORE = "📭 There are no articles yet. An admin can add one by sending me its text."
+CAUGHT_UP = "✅ You're all caught up: this is the newest article."
+FIRST_ARTICLE = "⏮ This is the first article: there is nothing older."
+ARTICLE_GONE = "That article is no longer available. Try /latest."
+STALE_BUTTON = "This button is no longer valid. Try /latest."
+SUMMARY_FAILED = "⚠️ The summary is not available right now. Please try again in a minute."
+NOT_ADMIN = "Sorry, only the bot's admins can add articles."
+NOT_GROUP_ADMIN = "Sorry, only this group's admins can change that."
+PLAIN_TEXT_HINT = (
+    "I summarize the articles in my library. Try /summary, /latest or /help."
+)
+SUBSCRIBED = "🔔 Subscribed: this chat will get the morning digest."
+ALREADY_SUBSCRIBED = "🔔 This chat is already subscribed to the morning digest."
+UNSUBSCRIBED = "🔕 Unsubscribed: no more digests in this chat. /subscribe to come back."
+NOT_SUBSCRIBED = "🔕 This chat is not subscribed. /subscribe to get the morning digest."
+INTERNAL_ERROR = "⚠️ Something went wrong on my side. Please try again."
+STORE_ERROR = "⚠️ My database is not available right now. Please try again in a minute."
+ADD_USAGE = (
+    "To add an article, send its title on the first line and the text below it, "
+    "or use /add followed by the same."
+)
+
+
+def help_text(is_admin: bool) -> str:
+    commands = COMMANDS if is_admin else PUBLIC_COMMANDS
+    lines = [f"/{c.name} - {escape(c.description)}" for c in commands]
+    text = "<b>What I can do</b>\n" + "\n".join(lines)
+    text += "\n\nUse /summary short or /summary long for a shorter or longer summary."
+    if is_admin:
+        text += "\n\nAs an admin you can also send me an article: title on the first line, text below."
+    return text
+
+
+def unknown_command(command: str) -> str:
+    return f"I don't know /{escape(command)}. Here is what I can do: /help"
+
+
+def length_usage(argument: str) -> str:
+    choices = ", ".join(length.value for length in SummaryLength)
+    return f"Unknown summary length {escape(argument)!r}. Choose one of: {choices}."
+
+
+def article_added(article: Article) -> str:
+    return f"✅ Added as #{article.id}."
+
+
+def article_duplicate(article: Article) -> str:
+    return f"ℹ️ Already stored as #{article.id}: {escape(article.title)}"
+
+
+def article_rejected(reason: str) -> str:
+    return f"⚠️ Not added: {escape(reason)}."
+
+
+def _clip(text: str, limit: int) -> str:
+    """Cut plain text so that its escaped form, plus an ellipsis, fits `limit` characters."""
+    if len(escape(text)) <= limit:
+        return text
+    cut = limit - 1
+    while cut > 0 and (overflow := len(escape(text[:cut])) - (limit - 1)) > 0:
+        cut -= overflow
+    return text[: max(cut, 0)].rstrip() + "…"
+
+
+def article_card(article: Article, summary: str | None = None) -> str:
+    header = f"<b>{escape(article.title)}</b>"
+    details = [f"#{article.id}", f"{reading_minutes(article.text)} min read"]
+    if article.url:
+        details.insert(0, f'<a href="{escape(article.url, quote=True)}">Source</a>')
+    text = f"{header}\n{' · '.join(details)}"
+    if summary is not None:
+        body = summary or "(This article is too short to summarize.)"
+        room = TEXT_LIMIT - len(text) - len("\n\n")
+        text += "\n\n" + escape(_clip(body, room))
+    return text
+
+
+def article_keyboard(article: Article) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton("◀ Previous", callback_data=encode(Action.PREV, article.id)),
+                InlineKeyboardButton("Get a summary", callback_data=encode(Action.SUMMARY, article.id)),
+                InlineKeyboardButton("Next ▶", callback_data=encode(Action.NEXT, article.id)),
+            ]
+        ]
+    )
+
+
+def _button_title(article: Article) -> str:
+    title = article.title
+    if len(title) > BUTTON_TITLE_CHARS:
+        title = title[: BUTTON_TITLE_CHARS - 1].rstrip() + "…"
+    return f"#{article.id} {title}"
+
+
+def latest_list(articles: list[Article]) -> tuple[str, InlineKeyboardMarkup]:
+    buttons = [
+        [InlineKeyboardButton(_button_title(a), callback_data=encode(Action.OPEN, a.id))]
+        for a in articles
+    ]
+    text = f"🗞 <b>The {len(articles)} newest articles</b>\nPick one to read its summary."
+    return text, InlineKeyboardMarkup(buttons)

@@ -1,0 +1,16 @@
+"""Summarizers and the service that owns the model's life."""
+
+from briefbot.models.base import Document, ModelLoadError, Summarizer, SummaryLength
+from briefbot.models.registry import EMBEDDED_MODEL, load_summarizer
+from briefbot.models.service import SummaryService, SummaryUnavailable
+
+__all__ = [
+    "EMBEDDED_MODEL",
+    "Document",
+    "ModelLoadError",
+    "Summarizer",
+    "SummaryLength",
+    "SummaryService",
+    "SummaryUnavailable",
+    "load_summarizer",
+]

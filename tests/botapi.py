@@ -1,0 +1,424 @@
+"""A Bot API stand-in: real HTTP on 127.0.0.1, enough of Telegram for Briefbot's tests.
+
+It keeps chats, messages and pending updates, long-polls getUpdates like Telegram, checks the
+same limits (4096 characters, parseable HTML, known chats) and can be told to fail.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs
+
+ALLOWED_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre",
+                "tg-spoiler", "blockquote", "span", "tg-emoji"}
+TEXT_LIMIT = 4096
+CALLBACK_TEXT_LIMIT = 200
+
+
+class ApiError(Exception):
+    def __init__(self, code: int, description: str, retry_after: int | None = None) -> None:
+        super().__init__(description)
+        self.code = code
+        self.description = description
+        self.retry_after = retry_after
+
+
+class _EntityChecker(HTMLParser):
+    """Telegram's HTML rules: known tags only, properly nested; collects the plain text."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.stack: list[str] = []
+        self.text: list[str] = []
+        self.error: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag not in ALLOWED_TAGS:
+            self.error = self.error or f"unsupported start tag \"{tag}\""
+        if tag == "a" and not dict(attrs).get("href"):
+            self.error = self.error or "a tag without href"
+        self.stack.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if not self.stack or self.stack[-1] != tag:
+            self.error = self.error or f"unmatched end tag \"{tag}\""
+            return
+        self.stack.pop()
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+_TAG = re.compile(r"</?[a-zA-Z-]+(\s[^<>]*)?>")
+_BARE_AMPERSAND = re.compile(r"&(?!#?\w+;)")
+
+
+def check_html(text: str) -> str:
+    """Return the plain text of an HTML message or raise like Telegram does."""
+    outside_tags = _TAG.sub("", text)
+    if "<" in outside_tags or ">" in outside_tags or _BARE_AMPERSAND.search(outside_tags):
+        raise ApiError(400, "Bad Request: can't parse entities: unescaped <, > or &")
+    checker = _EntityChecker()
+    checker.feed(text)
+    checker.close()
+    if checker.error or checker.stack:
+        raise ApiError(400, f"Bad Request: can't parse entities: {checker.error or 'unclosed tag'}")
+    return "".join(checker.text)
+
+
+@dataclass
+class Call:
+    method: str
+    params: dict[str, Any]
+    at: float = field(default_factory=time.monotonic)
+
+
+@dataclass
+class Failure:
+    method: str
+    code: int
+    description: str
+    retry_after: int | None
+    times: int
+
+
+JSON_FIELDS = {"reply_markup", "commands", "scope", "allowed_updates", "link_preview_options",
+               "reply_parameters", "entities"}
+INT_FIELDS = {"message_id", "offset", "limit", "user_id", "message_thread_id"}
+
+
+def _decode_params(raw: dict[str, str]) -> dict[str, Any]:
+    params: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key in JSON_FIELDS:
+            params[key] = json.loads(value)
+        elif key in INT_FIELDS or (key == "chat_id" and value.lstrip("-").isdigit()):
+            params[key] = int(value)
+        elif key == "timeout":
+            params[key] = float(value)
+        else:
+            params[key] = value
+    return params
+
+
+class FakeBotApi:
+    def __init__(self, token: str = "123456:TEST-token", username: str = "briefbot_test_bot"):
+        self.token = token
+        self.bot_user = {
+            "id": int(token.split(":")[0]),
+            "is_bot": True,
+            "first_name": "Briefbot",
+            "username": username,
+            "can_join_groups": True,
+            "can_read_all_group_messages": False,
+            "supports_inline_queries": False,
+        }
+        self.calls: list[Call] = []
+        self.chats: dict[int, dict[str, Any]] = {}
+        self.messages: dict[tuple[int, int], dict[str, Any]] = {}
+        self.commands: dict[str, list[dict[str, Any]]] = {}
+        self.group_admins: dict[int, set[int]] = {}
+        self._updates: list[dict[str, Any]] = []
+        self._update_ids = itertools.count(1)
+        self._message_ids = itertools.count(1)
+        self._callback_ids = itertools.count(1)
+        self._failures: list[Failure] = []
+        self._cond = threading.Condition()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    # -- life cycle ---------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}/bot"
+
+    def start(self) -> FakeBotApi:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        with self._cond:
+            self._cond.notify_all()
+        self._server.shutdown()
+        self._server.server_close()
+
+    # -- what tests do ------------------------------------------------------------------
+
+    def private_chat(self, user_id: int, first_name: str = "Reader") -> dict[str, Any]:
+        chat = {"id": user_id, "type": "private", "first_name": first_name}
+        self.chats[user_id] = chat
+        return chat
+
+    def group_chat(self, chat_id: int, title: str = "News group", admins: set[int] | None = None):
+        chat = {"id": chat_id, "type": "supergroup", "title": title}
+        self.chats[chat_id] = chat
+        self.group_admins[chat_id] = set(admins or ())
+        return chat
+
+    def fail_next(
+        self,
+        method: str,
+        code: int,
+        description: str,
+        *,
+        retry_after: int | None = None,
+        times: int = 1,
+    ) -> None:
+        with self._cond:
+            self._failures.append(Failure(method, code, description, retry_after, times))
+
+    def mark(self) -> int:
+        with self._cond:
+            return len(self.calls)
+
+    def send_text(
+        self, chat: dict[str, Any], user_id: int | None, text: str, **extra: Any
+    ) -> int:
+        """Queue a message update as if a user wrote `text`; returns the update id."""
+        message: dict[str, Any] = {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": chat,
+            "text": text,
+            **extra,
+        }
+        if user_id is not None:
+            message["from"] = {"id": user_id, "is_bot": False, "first_name": f"User{user_id}"}
+        if text.startswith("/"):
+            word = text.split(maxsplit=1)[0]
+            message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(word)}]
+        return self.push_update({"message": message})
+
+    def press(self, chat_id: int, user_id: int, message_id: int, data: str) -> int:
+        """Queue a button press on a message the bot sent."""
+        message = self.messages[(chat_id, message_id)]
+        query = {
+            "id": str(next(self._callback_ids)),
+            "from": {"id": user_id, "is_bot": False, "first_name": f"User{user_id}"},
+            "chat_instance": str(chat_id),
+            "data": data,
+            "message": message,
+        }
+        return self.push_update({"callback_query": query})
+
+    def push_update(self, body: dict[str, Any]) -> int:
+        with self._cond:
+            update_id = next(self._update_ids)
+            self._updates.append({"update_id": update_id, **body})
+            self._cond.notify_all()
+            return update_id
+
+    def calls_since(self, mark: int, method: str | None = None) -> list[Call]:
+        with self._cond:
+            calls = self.calls[mark:]
+        return [c for c in calls if method is None or c.method == method]
+
+    def wait_for(
+        self, mark: int, method: str, count: int = 1, timeout: float = 30.0, chat_id: int | None = None
+    ) -> list[Call]:
+        """Wait until `count` calls of `method` (to `chat_id`) were made after `mark`."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                found = [
+                    c
+                    for c in self.calls[mark:]
+                    if c.method == method and (chat_id is None or c.params.get("chat_id") == chat_id)
+                ]
+                if len(found) >= count:
+                    return found
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    seen = [(c.method, c.params.get("text", "")[:60]) for c in self.calls[mark:]]
+                    raise AssertionError(f"expected {count} {method} calls, got {len(found)}: {seen}")
+                self._cond.wait(remaining)
+
+    def pending_updates(self) -> int:
+        with self._cond:
+            return len(self._updates)
+
+    # -- the Bot API --------------------------------------------------------------------
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        api = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+                pass
+
+            def do_GET(self) -> None:  # noqa: N802
+                self._serve({})
+
+            def do_POST(self) -> None:  # noqa: N802
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length).decode() if length else ""
+                kind = self.headers.get("Content-Type", "")
+                if "json" in kind:
+                    raw = {k: v if isinstance(v, str) else json.dumps(v) for k, v in json.loads(body or "{}").items()}
+                else:
+                    raw = {k: v[0] for k, v in parse_qs(body, keep_blank_values=True).items()}
+                self._serve(raw)
+
+            def _serve(self, raw: dict[str, str]) -> None:
+                prefix = f"/bot{api.token}/"
+                if not self.path.startswith(prefix):
+                    self._reply(401, {"ok": False, "error_code": 401, "description": "Unauthorized"})
+                    return
+                method = self.path[len(prefix):].split("?")[0]
+                try:
+                    result = api._dispatch(method, _decode_params(raw))
+                except ApiError as exc:
+                    payload: dict[str, Any] = {"ok": False, "error_code": exc.code, "description": exc.description}
+                    if exc.retry_after is not None:
+                        payload["parameters"] = {"retry_after": exc.retry_after}
+                    self._reply(exc.code, payload)
+                    return
+                self._reply(200, {"ok": True, "result": result})
+
+            def _reply(self, status: int, payload: dict[str, Any]) -> None:
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                try:
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up, e.g. a long poll cancelled at shutdown
+
+        return Handler
+
+    def _dispatch(self, method: str, params: dict[str, Any]) -> Any:
+        if method != "getUpdates":
+            with self._cond:
+                self.calls.append(Call(method, params))
+                self._cond.notify_all()
+                for failure in self._failures:
+                    if failure.method == method and failure.times > 0:
+                        failure.times -= 1
+                        raise ApiError(failure.code, failure.description, failure.retry_after)
+        handler = getattr(self, f"_api_{method}", None)
+        if handler is None:
+            raise ApiError(404, "Not Found: method not found")
+        return handler(params)
+
+    def _chat(self, chat_id: Any) -> dict[str, Any]:
+        chat = self.chats.get(chat_id) if isinstance(chat_id, int) else None
+        if chat is None:
+            raise ApiError(400, "Bad Request: chat not found")
+        return chat
+
+    def _api_getMe(self, params: dict[str, Any]) -> Any:  # noqa: N802
+        return self.bot_user
+
+    def _api_deleteWebhook(self, params: dict[str, Any]) -> Any:  # noqa: N802
+        return True
+
+    def _api_getUpdates(self, params: dict[str, Any]) -> Any:  # noqa: N802
+        offset = int(params.get("offset") or 0)
+        limit = int(params.get("limit") or 100)
+        deadline = time.monotonic() + float(params.get("timeout") or 0)
+        with self._cond:
+            while True:
+                self._updates = [u for u in self._updates if u["update_id"] >= offset]
+                if self._updates:
+                    batch = self._updates[:limit]
+                    self.calls.append(Call("getUpdates", {**params, "delivered": len(batch)}))
+                    return batch
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return []
+                self._cond.wait(min(remaining, 0.5))
+
+    def _new_message(self, chat_id: Any, params: dict[str, Any]) -> dict[str, Any]:
+        chat = self._chat(chat_id)
+        text = params.get("text", "")
+        if not text.strip():
+            raise ApiError(400, "Bad Request: message text is empty")
+        plain = check_html(text) if params.get("parse_mode") == "HTML" else text
+        if len(plain) > TEXT_LIMIT:
+            raise ApiError(400, "Bad Request: message is too long")
+        message = {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": chat,
+            "from": self.bot_user,
+            "text": plain,
+        }
+        if params.get("reply_markup"):
+            message["reply_markup"] = params["reply_markup"]
+        return message
+
+    def _api_sendMessage(self, params: dict[str, Any]) -> Any:  # noqa: N802
+        message = self._new_message(params.get("chat_id"), params)
+        with self._cond:
+            self.messages[(message["chat"]["id"], message["message_id"])] = message
+        params["_message_id"] = message["message_id"]
+        return message
+
+    def _api_editMessageText(self, params: dict[str, Any]) -> Any:  # noqa: N802
+        key = (params.get("chat_id"), params.get("message_id"))
+        old = self.messages.get(key)  # type: ignore[arg-type]
+        if old is None:
+            raise ApiError(400, "Bad Request: message to edit not found")
+        new = self._new_message(params.get("chat_id"), params)
+        if new["text"] == old["text"] and new.get("reply_markup") == old.get("reply_markup"):
+            raise ApiError(
+                400,
+                "Bad Request: message is not modified: specified new message content and reply "
+                "markup are exactly the same as a current content and reply markup of the message",
+            )
+        new["message_id"] = old["message_id"]
+        new["edit_date"] = int(time.time())
+        with self._cond:
+            self.messages[key] = new  # type: ignore[index]
+        return new
+
+    def _api_answerCallbackQuery(self, params: dict[str, Any]) -> Any:  # noqa: N802
+        if len(params.get("text", "")) > CALLBACK_TEXT_LIMIT:
+            raise ApiError(400, "Bad Request: MESSAGE_TOO_LONG")
+        return True
+
+    def _api_sendChatAction(self, params: dict[str, Any]) -> Any:  # noqa: N802
+        self._chat(params.get("chat_id"))
+        return True
+
+    def _api_setMyCommands(self, params: dict[str, Any]) -> Any:  # noqa: N802
+        scope = params.get("scope") or {"type": "default"}
+        if scope.get("type") == "chat":
+            self._chat(scope.get("chat_id"))
+        for command in params.get("commands", []):
+            name, description = command.get("command", ""), command.get("description", "")
+            if not (1 <= len(name) <= 32 and name.islower() and name.replace("_", "").isalnum()):
+                raise ApiError(400, "Bad Request: BOT_COMMAND_INVALID")
+            if not 1 <= len(description) <= 256:
+                raise ApiError(400, "Bad Request: BOT_COMMAND_DESCRIPTION_INVALID")
+        self.commands[json.dumps(scope, sort_keys=True)] = params.get("commands", [])
+        return True
+
+    def _api_getChatMember(self, params: dict[str, Any]) -> Any:  # noqa: N802
+        chat_id, user_id = params.get("chat_id"), params.get("user_id")
+        self._chat(chat_id)
+        status = "administrator" if user_id in self.group_admins.get(chat_id, set()) else "member"
+        user = {"id": user_id, "is_bot": False, "first_name": f"User{user_id}"}
+        if status == "administrator":
+            return {
+                "status": status, "user": user, "can_be_edited": False, "is_anonymous": False,
+                "can_manage_chat": True, "can_delete_messages": True, "can_manage_video_chats": True,
+                "can_restrict_members": True, "can_promote_members": False, "can_change_info": True,
+                "can_invite_users": True, "can_post_stories": False, "can_edit_stories": False,
+                "can_delete_stories": False,
+            }
+        return {"status": status, "user": user}

@@ -1,0 +1,116 @@
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from briefbot.bot.config import Settings
+from briefbot.bot.services import BotServices
+from briefbot.models import Summarizer, load_summarizer
+from tests.botapi import Call, FakeBotApi
+from tests.harness import RunningBot
+
+ADMIN_ID = 4242
+READER_ID = 777
+GROUP_ID = -1001234567890
+
+ARTICLE_TEXT = (
+    "The river town of Westford opened its new footbridge on Saturday after two years of work. "
+    "The bridge links the old market square with the railway station on the far bank. "
+    "Engineers said the steel deck was lifted into place in a single night in March. "
+    "About three thousand people walked across it on the first day, the council said. "
+    "Shop owners on the market square hope the bridge will bring more visitors from the station. "
+    "The project cost less than planned because the old stone piers could be reused."
+)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in list(os.environ):
+        if name.startswith("BRIEFBOT_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("BRIEFBOT_CONFIG", str(tmp_path / "no-such-briefbot.toml"))
+
+
+@pytest.fixture(scope="session")
+def summarizer() -> Summarizer:
+    """The real embedded model, loaded once for the whole run."""
+    return load_summarizer("embedded", threads=2)
+
+
+@pytest.fixture
+def api() -> Iterator[FakeBotApi]:
+    server = FakeBotApi().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def settings_factory(tmp_path: Path, api: FakeBotApi) -> Callable[..., Settings]:
+    def make(**overrides: Any) -> Settings:
+        values: dict[str, Any] = {
+            "token": api.token,
+            "api_url": api.url,
+            "database_url": f"sqlite:///{tmp_path / 'briefbot.db'}",
+            "admins": frozenset({ADMIN_ID}),
+            "load_samples": False,
+        }
+        values.update(overrides)
+        return Settings(**values)
+
+    return make
+
+
+@dataclass
+class Talk:
+    """One side of a conversation: a user in a chat, talking to the running bot."""
+
+    api: FakeBotApi
+    chat: dict[str, Any]
+    user_id: int | None
+
+    @property
+    def chat_id(self) -> int:
+        return self.chat["id"]
+
+    def say(self, text: str, replies: int = 1, **extra: Any) -> list[Call]:
+        mark = self.api.mark()
+        self.api.send_text(self.chat, self.user_id, text, **extra)
+        return self.api.wait_for(mark, "sendMessage", replies, chat_id=self.chat_id)
+
+    def press(self, message_id: int, data: str, method: str = "answerCallbackQuery") -> list[Call]:
+        mark = self.api.mark()
+        self.api.press(self.chat_id, self.user_id or 0, message_id, data)
+        return self.api.wait_for(mark, method)
+
+
+@pytest.fixture
+def start_bot(
+    api: FakeBotApi, settings_factory: Callable[..., Settings], summarizer: Summarizer
+) -> Iterator[Callable[..., RunningBot]]:
+    running: list[RunningBot] = []
+
+    def start(**overrides: Any) -> RunningBot:
+        services = BotServices.create(settings_factory(**overrides), summarizer)
+        mark = api.mark()
+        bot = RunningBot(services).start()
+        running.append(bot)
+        api.wait_for(mark, "setMyCommands")
+        return bot
+
+    yield start
+    for bot in running:
+        bot.stop()
+
+
+def texts(calls: list[Call]) -> list[str]:
+    return [call.params["text"] for call in calls]
+
+
+def buttons(call: Call) -> list[tuple[str, str]]:
+    markup = call.params.get("reply_markup") or {}
+    return [(b["text"], b["callback_data"]) for row in markup.get("inline_keyboard", []) for b in row]

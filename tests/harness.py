@@ -1,0 +1,50 @@
+"""Run the real Application (run_polling and all) in a thread against the stand-in."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from typing import Any
+
+from telegram.ext import Application
+
+from briefbot.bot.app import build_application, serve
+from briefbot.bot.services import BotServices
+
+
+class RunningBot:
+    def __init__(self, services: BotServices) -> None:
+        self.services = services
+        self.application: Application = build_application(services)
+        self._loop = asyncio.new_event_loop()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="bot", daemon=True)
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        try:
+            serve(
+                self.application,
+                stop_signals=None,
+                close_loop=False,
+                poll_interval=0,
+                timeout=1,
+            )
+        except BaseException as exc:  # reported by stop()
+            self._error = exc
+
+    def start(self) -> RunningBot:
+        self._thread.start()
+        return self
+
+    def call(self, coroutine: Any) -> Any:
+        """Run a coroutine on the bot's loop from the test thread."""
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout=30)
+
+    def stop(self) -> None:
+        if self._thread.is_alive():
+            self._loop.call_soon_threadsafe(self.application.stop_running)
+            self._thread.join(timeout=30)
+        self._loop.close()
+        if self._error is not None:
+            raise self._error

@@ -1,0 +1,152 @@
+"""Reading in a private chat: every command and button, over real HTTP."""
+
+from __future__ import annotations
+
+import pytest
+
+from briefbot.bot.callbacks import Action, encode
+from tests.conftest import ARTICLE_TEXT, READER_ID, Talk, buttons, texts
+
+
+@pytest.fixture
+def library(start_bot):
+    bot = start_bot()
+    store = bot.services.store
+    titles = ["Footbridge opens in Westford", "Second story", "Third story"]
+    articles = [
+        store.add_article(title, f"{ARTICLE_TEXT} Story number {n}.", origin="test").article
+        for n, title in enumerate(titles)
+    ]
+    return bot, articles
+
+
+@pytest.fixture
+def reader(api):
+    return Talk(api, api.private_chat(READER_ID), READER_ID)
+
+
+def test_start_welcomes_subscribes_and_shows_latest(library, reader):
+    bot, articles = library
+    welcome, card = reader.say("/start", replies=2)
+    assert "Briefbot" in welcome.params["text"]
+    assert "subscribed" in welcome.params["text"]
+    assert "<b>Third story</b>" in card.params["text"]
+    assert [label for label, _ in buttons(card)] == ["◀ Previous", "Get a summary", "Next ▶"]
+    state = bot.services.store.get_chat(READER_ID)
+    assert state.subscribed and state.current_article_id == articles[2].id
+
+
+def test_summary_next_prev_walk_the_library(library, reader):
+    _, articles = library
+    [summary] = reader.say("/summary")
+    text = summary.params["text"]
+    assert "<b>Third story</b>" in text
+    # The summary is made of sentences from the article itself.
+    assert "Westford" in text.split("\n\n", 1)[1]
+
+    assert "caught up" in texts(reader.say("/next"))[0]
+    assert "<b>Second story</b>" in texts(reader.say("/prev"))[0]
+    assert "<b>Footbridge opens in Westford</b>" in texts(reader.say("/prev"))[0]
+    assert "first article" in texts(reader.say("/prev"))[0]
+    assert "<b>Second story</b>" in texts(reader.say("/next"))[0]
+
+
+def test_summary_lengths(library, reader):
+    short = texts(reader.say("/summary short"))[0].split("\n\n", 1)[1]
+    long = texts(reader.say("/summary long"))[0].split("\n\n", 1)[1]
+    assert len(short) < len(long)
+    assert "Unknown summary length" in texts(reader.say("/summary huge"))[0]
+
+
+def test_summary_is_cached_after_first_request(library, reader):
+    bot, articles = library
+    store, model = bot.services.store, bot.services.summaries.model_name
+    assert store.cached_summary(articles[2].content_hash, model, "standard") is None
+    first = texts(reader.say("/summary"))[0]
+    cached = store.cached_summary(articles[2].content_hash, model, "standard")
+    assert cached and cached.split()[0] in first
+    mark = reader.api.mark()
+    assert texts(reader.say("/summary"))[0] == first
+    # A cached summary needs no "typing" indicator: the model did not run.
+    assert not reader.api.calls_since(mark, "sendChatAction")
+
+
+def test_buttons_navigate_by_editing_the_card(library, reader, api):
+    _, articles = library
+    welcome, card = reader.say("/start", replies=2)
+    message_id = card.params["_message_id"]
+
+    [edit] = reader.press(message_id, encode(Action.SUMMARY, articles[2].id), "editMessageText")
+    assert "<b>Third story</b>" in edit.params["text"] and "Westford" in edit.params["text"]
+
+    [edit] = reader.press(message_id, encode(Action.PREV, articles[2].id), "editMessageText")
+    assert "<b>Second story</b>" in edit.params["text"]
+    assert api.messages[(READER_ID, message_id)]["text"].startswith("Second story")
+
+    [answer] = reader.press(message_id, encode(Action.NEXT, articles[2].id))
+    assert "caught up" in answer.params["text"]
+    [answer] = reader.press(message_id, encode(Action.PREV, articles[0].id))
+    assert "first article" in answer.params["text"]
+
+
+def test_pressing_summary_twice_is_harmless(library, reader, api):
+    _, articles = library
+    _, card = reader.say("/start", replies=2)
+    message_id = card.params["_message_id"]
+    data = encode(Action.SUMMARY, articles[2].id)
+    reader.press(message_id, data, "editMessageText")
+    mark = api.mark()
+    reader.press(message_id, data)
+    # The second edit is refused as "not modified" and the bot keeps quiet about it.
+    api.wait_for(mark, "editMessageText")
+    assert not api.calls_since(mark, "sendMessage")
+
+
+def test_latest_lists_newest_first_and_opens(library, reader):
+    _, articles = library
+    [listing] = reader.say("/latest")
+    labels = buttons(listing)
+    assert [label for label, _ in labels] == [
+        f"#{articles[2].id} Third story",
+        f"#{articles[1].id} Second story",
+        f"#{articles[0].id} Footbridge opens in Westford",
+    ]
+    mark = reader.api.mark()
+    reader.api.press(READER_ID, READER_ID, listing.params["_message_id"], labels[2][1])
+    [card] = reader.api.wait_for(mark, "sendMessage", chat_id=READER_ID)
+    assert "<b>Footbridge opens in Westford</b>" in card.params["text"]
+    # Opening an article makes it the current one.
+    assert "<b>Second story</b>" in texts(reader.say("/next"))[0]
+
+
+def test_latest_shows_at_most_ten(start_bot, reader):
+    bot = start_bot()
+    for n in range(12):
+        bot.services.store.add_article(f"Story {n}", f"{ARTICLE_TEXT} Number {n}.")
+    [listing] = reader.say("/latest")
+    assert len(buttons(listing)) == 10
+    assert buttons(listing)[0][0].endswith("Story 11")
+
+
+def test_help_lists_commands(library, reader):
+    [help_message] = reader.say("/help")
+    for command in ("/start", "/summary", "/next", "/prev", "/latest", "/subscribe"):
+        assert command in help_message.params["text"]
+    assert "/add" not in help_message.params["text"]
+
+
+def test_subscribe_and_unsubscribe(library, reader):
+    bot, _ = library
+    assert "Subscribed" in texts(reader.say("/subscribe"))[0]
+    assert "already subscribed" in texts(reader.say("/subscribe"))[0]
+    assert bot.services.store.get_chat(READER_ID).subscribed
+    assert "Unsubscribed" in texts(reader.say("/unsubscribe"))[0]
+    assert "not subscribed" in texts(reader.say("/unsubscribe"))[0]
+    assert not bot.services.store.get_chat(READER_ID).subscribed
+
+
+def test_command_menu_registered(library, api):
+    menu = api.commands['{"type": "default"}']
+    assert [c["command"] for c in menu] == [
+        "start", "summary", "next", "prev", "latest", "subscribe", "unsubscribe", "help"
+    ]

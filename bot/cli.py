@@ -43,7 +43,7 @@ def configure_logging(level: str) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-def _services(settings: Settings):  # noqa: ANN202 - imports torch lazily
+def _services(settings: Settings):
     from briefbot.articles import StoreError
     from briefbot.bot.services import BotServices
     from briefbot.models import ModelLoadError
@@ -70,6 +70,8 @@ def cmd_run(settings: Settings, _args: argparse.Namespace) -> int:
 def cmd_console(settings: Settings, _args: argparse.Namespace) -> int:
     from briefbot.bot.console import ConsoleSession
 
+    # Log lines would interleave with the conversation; keep only warnings.
+    logging.getLogger().setLevel(max(logging.getLevelName(settings.log_level), logging.WARNING))
     session = ConsoleSession(_services(settings))
     asyncio.run(session.run())
     return 0
@@ -95,9 +97,7 @@ def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
     try:
         with Progress(transient=True) as progress:
             task = progress.add_task("Importing", total=len(items))
-            report = import_candidates(
-                store, items, progress=lambda: progress.advance(task)
-            )
+            report = import_candidates(store, items, progress=lambda: progress.advance(task))
     finally:
         store.close()
     for where, reason in report.errors:
@@ -157,9 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     summarize = commands.add_parser("summarize", help="print the summary of a text")
     summarize.add_argument("file", help="a text file, or - to read standard input")
-    summarize.add_argument(
-        "--length", choices=["short", "standard", "long"], default="standard"
-    )
+    summarize.add_argument("--length", choices=["short", "standard", "long"], default="standard")
     summarize.add_argument(
         "--title-line",
         action="store_true",

@@ -58,7 +58,9 @@ class Settings(BaseSettings):
     def _check_api_url(cls, value: str) -> str:
         value = value.strip()
         if not re.match(r"^https?://[^/\s:]+(:\d{1,5})?(/\S*)?$", value):
-            raise ValueError(f"expected an http(s) URL such as https://api.telegram.org/bot, got {value!r}")
+            raise ValueError(
+                f"expected an http(s) URL such as https://api.telegram.org/bot, got {value!r}"
+            )
         return value
 
     @field_validator("admins", mode="before")
@@ -126,7 +128,9 @@ def validate_timezone(value: str) -> str:
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown time zone {value!r} (use an IANA name like Europe/Berlin)") from None
+        raise ValueError(
+            f"unknown time zone {value!r} (use an IANA name like Europe/Berlin)"
+        ) from None
     return value
 
 

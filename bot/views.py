@@ -21,7 +21,9 @@ _INTRO = (
     "No time to read? I keep a library of news articles and give you a short summary of "
     "any of them, made by a model that runs right here, not by an outside AI service.\n\n"
 )
-_READING_HINT = "Use /summary, /next and /prev to read, /latest to pick an article, /help for more."
+_READING_HINT = (
+    "Use /summary, /next and /prev to read, /latest to pick an article, /help for more."
+)
 WELCOME = (
     _INTRO
     + "This chat is now subscribed to the morning digest (/unsubscribe to stop). "
@@ -30,7 +32,9 @@ WELCOME = (
 
 
 def welcome_unsubscribed() -> str:
-    return _INTRO + "An admin of this group can /subscribe it to the morning digest. " + _READING_HINT
+    return (
+        _INTRO + "An admin of this group can /subscribe it to the morning digest. " + _READING_HINT
+    )
 
 
 EMPTY_STORE = "📭 There are no articles yet. An admin can add one by sending me its text."
@@ -41,9 +45,7 @@ STALE_BUTTON = "This button is no longer valid. Try /latest."
 SUMMARY_FAILED = "⚠️ The summary is not available right now. Please try again in a minute."
 NOT_ADMIN = "Sorry, only the bot's admins can add articles."
 NOT_GROUP_ADMIN = "Sorry, only this group's admins can change that."
-PLAIN_TEXT_HINT = (
-    "I summarize the articles in my library. Try /summary, /latest or /help."
-)
+PLAIN_TEXT_HINT = "I summarize the articles in my library. Try /summary, /latest or /help."
 SUBSCRIBED = "🔔 Subscribed: this chat will get the morning digest."
 ALREADY_SUBSCRIBED = "🔔 This chat is already subscribed to the morning digest."
 UNSUBSCRIBED = "🔕 Unsubscribed: no more digests in this chat. /subscribe to come back."
@@ -62,7 +64,9 @@ def help_text(is_admin: bool) -> str:
     text = "<b>What I can do</b>\n" + "\n".join(lines)
     text += "\n\nUse /summary short or /summary long for a shorter or longer summary."
     if is_admin:
-        text += "\n\nAs an admin you can also send me an article: title on the first line, text below."
+        text += (
+            "\n\nAs an admin you can also send me an article: title on the first line, text below."
+        )
     return text
 
 
@@ -115,7 +119,9 @@ def article_keyboard(article: Article) -> InlineKeyboardMarkup:
         [
             [
                 InlineKeyboardButton("◀ Previous", callback_data=encode(Action.PREV, article.id)),
-                InlineKeyboardButton("Get a summary", callback_data=encode(Action.SUMMARY, article.id)),
+                InlineKeyboardButton(
+                    "Get a summary", callback_data=encode(Action.SUMMARY, article.id)
+                ),
                 InlineKeyboardButton("Next ▶", callback_data=encode(Action.NEXT, article.id)),
             ]
         ]

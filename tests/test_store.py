@@ -1,0 +1,145 @@
+"""The article store on a real SQLite file: migrations, dedupe, navigation, chats, cache."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from briefbot.articles import ArticleRejected, ArticleStore, TextLimits
+from briefbot.articles.importer import (
+    SAMPLES_DIR,
+    ImportSourceError,
+    import_path,
+    load_samples_if_empty,
+)
+from tests.conftest import ARTICLE_TEXT
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> ArticleStore:
+    store = ArticleStore.open(f"sqlite:///{tmp_path / 'db' / 'store.db'}")
+    yield store
+    store.close()
+
+
+def test_schema_is_migrated_once_and_uses_wal(tmp_path: Path, store: ArticleStore):
+    with store.engine.connect() as connection:
+        assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert (
+            connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0001"
+        )
+    again = ArticleStore.open(f"sqlite:///{tmp_path / 'db' / 'store.db'}")
+    assert again.count() == 0
+    again.close()
+
+
+def test_same_body_is_stored_once(store: ArticleStore):
+    first = store.add_article("Title", ARTICLE_TEXT, url="https://example.org/a", added_by=1)
+    assert first.created and first.article.id == 1
+    respaced = "  " + ARTICLE_TEXT.upper().replace(". ", ".\n\n") + "  "
+    second = store.add_article("Another title", respaced)
+    assert not second.created and second.article.id == first.article.id
+    assert store.count() == 1
+    assert store.get(1).url == "https://example.org/a"
+
+
+def test_rejects_bad_text_without_storing(store: ArticleStore):
+    with pytest.raises(ArticleRejected, match="too short"):
+        store.add_article("Title", "Too short.")
+    with pytest.raises(ArticleRejected, match="no title"):
+        store.add_article("   ", ARTICLE_TEXT)
+    with pytest.raises(ArticleRejected, match="too long"):
+        store.add_article("Huge paste", "x" * 5_000_000)
+    assert store.count() == 0
+
+
+def test_limits_are_configurable(tmp_path: Path):
+    store = ArticleStore.open(f"sqlite:///{tmp_path / 's.db'}", TextLimits(max_chars=1_000))
+    with pytest.raises(ArticleRejected, match="limit is 1,000"):
+        store.add_article("Title", ARTICLE_TEXT * 3)
+    store.close()
+
+
+def test_neighbours_and_latest(store: ArticleStore):
+    ids = [store.add_article(f"T{n}", f"{ARTICLE_TEXT} {n}").article.id for n in range(4)]
+    assert [a.id for a in store.latest(2)] == [ids[3], ids[2]]
+    assert store.neighbour(ids[1], "next").id == ids[2]
+    assert store.neighbour(ids[1], "prev").id == ids[0]
+    assert store.neighbour(ids[3], "next") is None
+    assert store.neighbour(ids[0], "prev") is None
+
+
+def test_chat_state(store: ArticleStore):
+    state = store.touch_chat(5, "private")
+    assert not state.subscribed and state.current_article_id is None
+    article = store.add_article("T", ARTICLE_TEXT).article
+    store.set_current_article(5, article.id)
+    assert store.set_subscribed(5, True) is True
+    assert store.set_subscribed(5, True) is False
+    state = store.touch_chat(5, "private")
+    assert state.subscribed and state.current_article_id == article.id
+    assert store.subscriber_count() == 1
+
+
+def test_summary_cache_is_keyed_by_content_model_and_length(store: ArticleStore):
+    store.cache_summary("hash", "model-a", "standard", "A summary.")
+    assert store.cached_summary("hash", "model-a", "standard") == "A summary."
+    assert store.cached_summary("hash", "model-a", "short") is None
+    assert store.cached_summary("hash", "model-b", "standard") is None
+    store.cache_summary("hash", "model-a", "standard", "Replaced.")
+    assert store.cached_summary("hash", "model-a", "standard") == "Replaced."
+
+
+def test_import_jsonl_reports_every_line(tmp_path: Path, store: ArticleStore):
+    path = tmp_path / "articles.jsonl"
+    lines = [
+        json.dumps({"title": "One", "text": ARTICLE_TEXT, "url": "https://example.org/1"}),
+        "not json",
+        json.dumps({"title": "Dup", "text": ARTICLE_TEXT}),
+        json.dumps({"title": "No text"}),
+        "",
+        json.dumps({"text": f"Title from first line\n{ARTICLE_TEXT} More."}),
+        json.dumps(["a list"]),
+        json.dumps({"title": "Short", "text": "Too short."}),
+    ]
+    path.write_text("\n".join(lines), encoding="utf-8")
+    report = import_path(store, path)
+    assert [a.title for a in report.added] == ["One", "Title from first line"]
+    assert report.duplicates == [("articles.jsonl:3", 1)]
+    assert [where for where, _ in report.errors] == [
+        "articles.jsonl:2",
+        "articles.jsonl:4",
+        "articles.jsonl:7",
+        "articles.jsonl:8",
+    ]
+    assert store.get(1).url == "https://example.org/1"
+
+
+def test_import_folder_of_markdown_and_text(tmp_path: Path, store: ArticleStore):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a.md").write_text(f"# Markdown title\n\n{ARTICLE_TEXT}", encoding="utf-8")
+    (folder / "b.txt").write_text(f"Text title\n{ARTICLE_TEXT} Another.", encoding="utf-8")
+    (folder / "c.bin.txt").write_bytes(b"\x00\x01binary")
+    (folder / "ignored.pdf").write_bytes(b"%PDF")
+    report = import_path(store, folder)
+    assert sorted(a.title for a in report.added) == ["Markdown title", "Text title"]
+    assert report.errors == [("c.bin.txt", "looks like a binary file")]
+
+
+def test_import_refuses_unknown_sources(tmp_path: Path, store: ArticleStore):
+    with pytest.raises(ImportSourceError, match="does not exist"):
+        import_path(store, tmp_path / "missing.jsonl")
+    (tmp_path / "x.csv").write_text("a,b")
+    with pytest.raises(ImportSourceError, match=r"expected a \.jsonl"):
+        import_path(store, tmp_path / "x.csv")
+
+
+def test_samples_load_only_into_an_empty_store(store: ArticleStore):
+    report = load_samples_if_empty(store)
+    assert report is not None and len(report.added) == len(list(SAMPLES_DIR.glob("*.md"))) >= 2
+    assert all(a.origin == "sample" for a in report.added)
+    assert load_samples_if_empty(store) is None

@@ -1,0 +1,136 @@
+"""The embedded summarizer and the service that owns it."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+from briefbot.articles import ArticleStore
+from briefbot.models import (
+    Document,
+    ModelLoadError,
+    SummaryLength,
+    SummaryService,
+    SummaryUnavailable,
+    load_summarizer,
+)
+from briefbot.models.sentences import split_sentences
+from tests.conftest import ARTICLE_TEXT
+
+
+def test_sentence_splitter_handles_abbreviations_and_quotes():
+    text = (
+        'Mr. Smith met Dr. Jones in the U.S. capital on Monday. "It went well," he said. '
+        "Prices rose 2.5 per cent. J. R. Hartley wrote a book!\n\nA new paragraph starts here"
+    )
+    assert split_sentences(text) == [
+        "Mr. Smith met Dr. Jones in the U.S. capital on Monday.",
+        '"It went well," he said.',
+        "Prices rose 2.5 per cent.",
+        "J. R. Hartley wrote a book!",
+        "A new paragraph starts here",
+    ]
+
+
+def test_lengths_give_one_three_and_five_sentences(summarizer):
+    text = " ".join(
+        f"{sentence} Detail number {n} about the bridge and the town."
+        for n, sentence in enumerate(split_sentences(ARTICLE_TEXT))
+    )
+    document = Document(text, "Footbridge opens in Westford")
+    for length, count in (
+        (SummaryLength.SHORT, 1),
+        (SummaryLength.STANDARD, 3),
+        (SummaryLength.LONG, 5),
+    ):
+        summary = summarizer.summarize_many([document], length)[0]
+        sentences = split_sentences(summary)
+        assert len(sentences) == count
+        # Extractive: every sentence comes from the article, in article order.
+        positions = [text.index(s) for s in sentences]
+        assert positions == sorted(positions)
+
+
+def test_short_and_empty_documents(summarizer):
+    assert summarizer.summarize_many([Document("")], SummaryLength.STANDARD) == [""]
+    two = "The first sentence is right here. The second sentence follows it."
+    assert summarizer.summarize_many([Document(two)], SummaryLength.LONG) == [two]
+
+
+def test_summary_prefers_the_topic_over_an_aside(summarizer):
+    text = (
+        "The city council approved a new budget for public schools on Tuesday. "
+        "The budget adds money for teachers, school meals and building repairs. "
+        "Parents had campaigned for more school funding for three years. "
+        "Separately, a cat was seen sitting on a parked car near the town hall. "
+        "Council members said the school budget would be reviewed again next spring."
+    )
+    summary = summarizer.summarize_many(
+        [Document(text, "Council backs school budget")], SummaryLength.SHORT
+    )[0]
+    assert "cat" not in summary and "school" in summary.lower()
+
+
+def test_unknown_model_fails_clearly():
+    with pytest.raises(ModelLoadError, match="unknown model 'no-such-model'"):
+        load_summarizer("no-such-model")
+
+
+class RecordingSummarizer:
+    """Wraps the real model and records where and how often it ran."""
+
+    def __init__(self, inner) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.threads: list[str] = []
+        self.fail = False
+
+    def summarize_many(self, documents: Sequence[Document], length: SummaryLength) -> list[str]:
+        self.threads.append(threading.current_thread().name)
+        if self.fail:
+            raise MemoryError("simulated out-of-memory")
+        return self.inner.summarize_many(documents, length)
+
+
+@pytest.fixture
+def store(tmp_path: Path):
+    store = ArticleStore.open(f"sqlite:///{tmp_path / 's.db'}")
+    yield store
+    store.close()
+
+
+def test_service_runs_the_model_off_the_loop_once_per_summary(summarizer, store):
+    recording = RecordingSummarizer(summarizer)
+    service = SummaryService(recording, store)
+    article = store.add_article("Bridge", ARTICLE_TEXT).article
+
+    async def scenario() -> list[str]:
+        loop_thread = threading.current_thread().name
+        results = await asyncio.gather(*(service.summary_for(article) for _ in range(5)))
+        assert all(name != loop_thread for name in recording.threads)
+        return results
+
+    results = asyncio.run(scenario())
+    assert len(set(results)) == 1 and results[0]
+    assert recording.threads == ["summarizer_0"]  # five requests, one computation
+    assert store.cached_summary(article.content_hash, recording.name, "standard") == results[0]
+    asyncio.run(service.summary_for(article))
+    assert len(recording.threads) == 1  # served from the cache
+    service.close()
+
+
+def test_service_reports_a_failing_model(summarizer, store):
+    recording = RecordingSummarizer(summarizer)
+    recording.fail = True
+    service = SummaryService(recording, store)
+    article = store.add_article("Bridge", ARTICLE_TEXT).article
+    with pytest.raises(SummaryUnavailable):
+        asyncio.run(service.summary_for(article))
+    assert store.cached_summary(article.content_hash, recording.name, "standard") is None
+    recording.fail = False
+    assert asyncio.run(service.summary_for(article))
+    service.close()

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from briefbot.articles.database import create_database_engine, upgrade_schema
 from briefbot.articles.records import AddResult, Article, ChatState
 from briefbot.articles.schema import ArticleRow, ChatRow, SummaryRow
-from briefbot.articles.text import TextLimits, content_hash, validate_article
+from briefbot.articles.text import TextLimits, clean_url, content_hash, validate_article
 
 logger = logging.getLogger(__name__)
 
@@ -102,7 +102,7 @@ class ArticleStore:
                 row = ArticleRow(
                     title=title,
                     text=text,
-                    url=url,
+                    url=clean_url(url),
                     content_hash=digest,
                     added_by=added_by,
                     origin=origin,

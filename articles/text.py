@@ -6,6 +6,7 @@ import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 WORDS_PER_MINUTE = 230
 _SPACES = re.compile(r"[ \t\f\v\u00a0]+")
@@ -71,6 +72,24 @@ def validate_article(title: str, text: str, limits: TextLimits) -> tuple[str, st
             f"the text is too long ({len(body):,} characters; the limit is {limits.max_chars:,})"
         )
     return heading, body
+
+
+def clean_url(url: str | None) -> str | None:
+    """An http(s) URL safe to link to, or None."""
+    if not url:
+        return None
+    url = url.strip()
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or any(c.isspace() for c in url)
+    ):
+        return None
+    return url[:2048]
 
 
 def split_title_and_body(text: str) -> tuple[str, str]:

@@ -90,3 +90,29 @@ def test_group_start_by_admin_subscribes(group_bot, group, api):
     assert "now subscribed" in welcome.params["text"]
     assert "<b>Newer news</b>" in card.params["text"]
     assert group_bot.services.store.get_chat(GROUP_ID).subscribed
+
+
+def test_every_command_and_button_in_a_group(group_bot, group, api):
+    member = Talk(api, group, MEMBER_ID)
+    assert "/summary" in texts(member.say("/help@briefbot_test_bot"))[0]
+    [card] = member.say("/summary@briefbot_test_bot")
+    assert "<b>Newer news</b>" in card.params["text"]
+    assert "caught up" in texts(member.say("/next@briefbot_test_bot"))[0]
+    [older] = member.say("/prev")
+    assert "<b>Older news</b>" in older.params["text"]
+    assert "<b>Newer news</b>" in texts(member.say("/next"))[0]
+
+    ids = [int(data.rsplit(":", 1)[1]) for _, data in buttons(older)]
+    message_id = older.params["_message_id"]
+    [edit] = member.press(message_id, encode(Action.NEXT, ids[0]), "editMessageText")
+    assert "<b>Newer news</b>" in edit.params["text"]
+    [edit] = member.press(message_id, encode(Action.PREV, ids[2] + 1), "editMessageText")
+    assert "<b>Older news</b>" in edit.params["text"]
+    [answer] = member.press(message_id, encode(Action.SUMMARY, ids[0]))
+    assert answer.params.get("text") is None  # shown by editing; "not modified" stays quiet
+
+    [listing] = member.say("/latest")
+    mark = api.mark()
+    api.press(GROUP_ID, MEMBER_ID, listing.params["_message_id"], buttons(listing)[1][1])
+    [opened] = api.wait_for(mark, "sendMessage", chat_id=GROUP_ID)
+    assert "<b>Older news</b>" in opened.params["text"]

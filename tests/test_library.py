@@ -73,3 +73,16 @@ def test_non_admin_private_text_gets_a_hint(start_bot, api):
         },
     )
     assert "/latest" in hint.params["text"]
+
+
+def test_long_article_card_fits_in_one_message(start_bot, api):
+    bot = start_bot()
+    admin = Talk(api, api.private_chat(ADMIN_ID), ADMIN_ID)
+    # One endless "sentence" with markup characters: the card must still fit 4096 characters
+    # after escaping, or the stand-in refuses it like Telegram does.
+    body = "Tom & Jerry <3 the news " * 6_000
+    bot.services.store.add_article("Endless", body, added_by=ADMIN_ID)
+    [card] = admin.say("/summary")
+    assert len(card.params["text"]) <= 4096 + 200  # escaped entities count once on Telegram
+    assert card.params["text"].rstrip().endswith("…")
+    assert "&amp;" in card.params["text"]

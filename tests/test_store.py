@@ -46,6 +46,15 @@ def test_same_body_is_stored_once(store: ArticleStore):
     assert store.get(1).url == "https://example.org/a"
 
 
+def test_only_web_links_are_kept_as_sources(store: ArticleStore):
+    unsafe = store.add_article("A", ARTICLE_TEXT, url="javascript:alert(1)").article
+    assert unsafe.url is None
+    spaced = store.add_article("B", ARTICLE_TEXT + " B", url="https://exa mple.org").article
+    assert spaced.url is None
+    kept = store.add_article("C", ARTICLE_TEXT + " C", url=" http://example.org/x?a=1&b=2 ")
+    assert kept.article.url == "http://example.org/x?a=1&b=2"
+
+
 def test_rejects_bad_text_without_storing(store: ArticleStore):
     with pytest.raises(ArticleRejected, match="too short"):
         store.add_article("Title", "Too short.")

@@ -30,6 +30,45 @@ class ChatState:
     current_article_id: int | None
     timezone: str | None
     digest_time: str | None
+    digest_days: str = "daily"
+    schedule_changed_at: datetime | None = None
+    digest_watermark: int = 0
+    title: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    id: int
+    chat_id: int
+    digest_date: str
+    state: str
+    reason: str | None
+    article_ids: tuple[int, ...]
+    parts_total: int
+    parts_sent: int
+    in_flight: bool
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class DigestRun:
+    started_at: datetime
+    finished_at: datetime
+    sent: int
+    skipped: int
+    failed: int
+
+    @property
+    def seconds(self) -> float:
+        return (self.finished_at - self.started_at).total_seconds()
+
+
+@dataclass(frozen=True, slots=True)
+class StoreStats:
+    articles: int
+    chats: int
+    subscribers: int
+    summaries: int
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, String, Text, TypeDecorator
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -58,6 +68,11 @@ class ChatRow(Base):
     )
     timezone: Mapped[str | None] = mapped_column(String(64))
     digest_time: Mapped[str | None] = mapped_column(String(5))
+    digest_days: Mapped[str] = mapped_column(String(8), default="daily")
+    # Digests are due only for scheduled times after this instant (subscription or change).
+    schedule_changed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # Highest article id already offered to this chat in a digest.
+    digest_watermark: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
 
@@ -70,3 +85,36 @@ class SummaryRow(Base):
     length: Mapped[str] = mapped_column(String(16), primary_key=True)
     text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class DigestDeliveryRow(Base):
+    """One digest for one chat on one local date: the claim that prevents a second send."""
+
+    __tablename__ = "digest_deliveries"
+    __table_args__ = (UniqueConstraint("chat_id", "digest_date", name="uq_delivery_chat_date"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    digest_date: Mapped[str] = mapped_column(String(10))
+    state: Mapped[str] = mapped_column(String(12), index=True)
+    reason: Mapped[str | None] = mapped_column(String(512))
+    article_ids: Mapped[str] = mapped_column(Text, default="[]")
+    parts_total: Mapped[int] = mapped_column(Integer, default=0)
+    parts_sent: Mapped[int] = mapped_column(Integer, default=0)
+    # A part was handed to Telegram but its answer not recorded: never send that part again.
+    in_flight: Mapped[bool] = mapped_column(Boolean, default=False)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class DigestRunRow(Base):
+    __tablename__ = "digest_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    finished_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    sent: Mapped[int] = mapped_column(Integer, default=0)
+    skipped: Mapped[int] = mapped_column(Integer, default=0)
+    failed: Mapped[int] = mapped_column(Integer, default=0)

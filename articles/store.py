@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Literal
 
 from sqlalchemy import Engine, func, select
@@ -12,8 +13,9 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from briefbot.articles.database import create_database_engine, upgrade_schema
-from briefbot.articles.records import AddResult, Article, ChatState
-from briefbot.articles.schema import ArticleRow, ChatRow, SummaryRow
+from briefbot.articles.deliveries import DeliveryStore
+from briefbot.articles.records import AddResult, Article, ChatState, StoreStats
+from briefbot.articles.schema import ArticleRow, ChatRow, SummaryRow, utcnow
 from briefbot.articles.text import TextLimits, clean_url, content_hash, validate_article
 
 logger = logging.getLogger(__name__)
@@ -46,6 +48,10 @@ def _chat(row: ChatRow) -> ChatState:
         current_article_id=row.current_article_id,
         timezone=row.timezone,
         digest_time=row.digest_time,
+        digest_days=row.digest_days or "daily",
+        schedule_changed_at=row.schedule_changed_at,
+        digest_watermark=row.digest_watermark or 0,
+        title=row.title,
     )
 
 
@@ -56,6 +62,7 @@ class ArticleStore:
         self.engine = engine
         self.limits = limits or TextLimits()
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self.deliveries = DeliveryStore(self)
 
     @classmethod
     def open(cls, url: str, limits: TextLimits | None = None) -> ArticleStore:
@@ -69,6 +76,12 @@ class ArticleStore:
 
     def close(self) -> None:
         self.engine.dispose()
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """One transaction; for the store's companions (see deliveries.py)."""
+        with self._session() as session:
+            yield session
 
     @contextmanager
     def _session(self) -> Iterator[Session]:
@@ -179,18 +192,96 @@ class ArticleStore:
             if row is not None:
                 row.current_article_id = article_id
 
-    def set_subscribed(self, chat_id: int, subscribed: bool) -> bool:
+    def set_subscribed(self, chat_id: int, subscribed: bool, now: datetime | None = None) -> bool:
         """Set the digest subscription; returns whether it changed."""
         with self._session() as session:
             row = session.get(ChatRow, chat_id)
             if row is None or row.subscribed == subscribed:
                 return False
             row.subscribed = subscribed
+            if subscribed:
+                self._start_schedule(session, row, now or utcnow())
             return True
+
+    @staticmethod
+    def _start_schedule(session: Session, row: ChatRow, now: datetime) -> None:
+        # A new subscriber's first digest holds what arrives from now on, and no digest is
+        # due for a time that passed before the subscription.
+        row.schedule_changed_at = now
+        row.digest_watermark = session.scalar(select(func.max(ArticleRow.id))) or 0
+
+    def set_digest_schedule(
+        self,
+        chat_id: int,
+        *,
+        digest_time: str | None = None,
+        timezone: str | None = None,
+        days: str | None = None,
+        now: datetime | None = None,
+    ) -> ChatState | None:
+        """Change the given schedule fields and subscribe the chat if it was not."""
+        now = now or utcnow()
+        with self._session() as session:
+            row = session.get(ChatRow, chat_id)
+            if row is None:
+                return None
+            if digest_time is not None:
+                row.digest_time = digest_time
+            if timezone is not None:
+                row.timezone = timezone
+            if days is not None:
+                row.digest_days = days
+            if not row.subscribed:
+                row.subscribed = True
+                self._start_schedule(session, row, now)
+            else:
+                row.schedule_changed_at = now
+            return _chat(row)
+
+    def subscribed_chats(self) -> list[ChatState]:
+        with self._session() as session:
+            rows = session.scalars(select(ChatRow).where(ChatRow.subscribed.is_(True)))
+            return [_chat(row) for row in rows]
+
+    def advance_watermark(self, chat_id: int, article_id: int) -> None:
+        with self._session() as session:
+            row = session.get(ChatRow, chat_id)
+            if row is not None and article_id > (row.digest_watermark or 0):
+                row.digest_watermark = article_id
+
+    def articles_after(self, article_id: int, limit: int) -> list[Article]:
+        """Articles stored after `article_id`, newest first."""
+        with self._session() as session:
+            rows = session.scalars(
+                select(ArticleRow)
+                .where(ArticleRow.id > article_id)
+                .order_by(ArticleRow.id.desc())
+                .limit(limit)
+            )
+            return [_article(row) for row in rows]
+
+    def get_many(self, article_ids: list[int]) -> list[Article]:
+        """The articles that still exist, in the order asked for."""
+        with self._session() as session:
+            rows = session.scalars(select(ArticleRow).where(ArticleRow.id.in_(article_ids)))
+            found = {row.id: _article(row) for row in rows}
+        return [found[i] for i in article_ids if i in found]
 
     def subscriber_count(self) -> int:
         with self._session() as session:
             return session.scalar(select(func.count()).where(ChatRow.subscribed.is_(True))) or 0
+
+    def stats(self) -> StoreStats:
+        with self._session() as session:
+            return StoreStats(
+                articles=session.scalar(select(func.count(ArticleRow.id))) or 0,
+                chats=session.scalar(select(func.count(ChatRow.chat_id))) or 0,
+                subscribers=session.scalar(
+                    select(func.count()).where(ChatRow.subscribed.is_(True))
+                )
+                or 0,
+                summaries=session.scalar(select(func.count()).select_from(SummaryRow)) or 0,
+            )
 
     # -- summary cache --------------------------------------------------------------------
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from telegram import (
@@ -15,11 +16,11 @@ from telegram import (
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
     CommandHandler,
+    ContextTypes,
     Defaults,
     MessageHandler,
     filters,
@@ -29,7 +30,9 @@ from telegram.request import BaseRequest
 from briefbot.articles.importer import load_samples_if_empty
 from briefbot.bot.callbacks import CALLBACK_PATTERN
 from briefbot.bot.commands import COMMANDS, PUBLIC_COMMANDS, CommandInfo
-from briefbot.bot.handlers import errors, fallback, library, reading, subscription
+from briefbot.bot.digest.scheduler import DigestScheduler
+from briefbot.bot.handlers import admin, digest, errors, fallback, library, reading, subscription
+from briefbot.bot.ratelimit import TelegramRateLimiter
 from briefbot.bot.services import SERVICES_KEY, BotServices
 from briefbot.bot.updates import PerChatUpdateProcessor
 
@@ -49,18 +52,50 @@ def _menu(commands: tuple[CommandInfo, ...]) -> list[BotCommand]:
     return [BotCommand(c.name, c.description) for c in commands]
 
 
+DIGEST_TICK_SECONDS = 60
+SCHEDULE_DIGESTS_KEY = "schedule_digests"
+
+
+async def _digest_tick(context: ContextTypes.DEFAULT_TYPE) -> None:
+    scheduler: DigestScheduler = context.bot_data[digest.SCHEDULER_KEY]
+    if scheduler.busy:
+        logger.info("A digest fan-out is still running; this minute's check waits for it")
+        return
+    await scheduler.run_due()
+
+
+async def _digest_catch_up(context: ContextTypes.DEFAULT_TYPE) -> None:
+    # Finishes fan-outs interrupted by a restart and sends digests missed while down.
+    scheduler: DigestScheduler = context.bot_data[digest.SCHEDULER_KEY]
+    await scheduler.run_due(resume=True)
+
+
+def _start_digest_jobs(application: Application) -> None:
+    job_queue = application.job_queue
+    assert job_queue is not None, "python-telegram-bot[job-queue] is required"
+    now = time.time()
+    to_next_minute = DIGEST_TICK_SECONDS - now % DIGEST_TICK_SECONDS
+    job_queue.run_once(_digest_catch_up, when=0, name="digest-catch-up")
+    job_queue.run_repeating(
+        _digest_tick, interval=DIGEST_TICK_SECONDS, first=to_next_minute, name="digest-tick"
+    )
+
+
 async def post_init(application: Application) -> None:
     svc: BotServices = application.bot_data[SERVICES_KEY]
     if svc.settings.load_samples:
         load_samples_if_empty(svc.store)
+    application.bot_data[digest.SCHEDULER_KEY] = DigestScheduler(svc, application.bot)
+    if application.bot_data.get(SCHEDULE_DIGESTS_KEY, True):
+        _start_digest_jobs(application)
     bot = application.bot
     await bot.set_my_commands(_menu(PUBLIC_COMMANDS), scope=BotCommandScopeDefault())
-    for admin in sorted(svc.settings.admins):
+    for admin_id in sorted(svc.settings.admins):
         try:
-            await bot.set_my_commands(_menu(COMMANDS), scope=BotCommandScopeChat(admin))
+            await bot.set_my_commands(_menu(COMMANDS), scope=BotCommandScopeChat(admin_id))
         except TelegramError as exc:
             # Telegram refuses chat scopes for users who never opened the bot.
-            logger.info("No admin command menu for %s yet: %s", admin, exc)
+            logger.info("No admin command menu for %s yet: %s", admin_id, exc)
     logger.info(
         "Briefbot @%s ready: %d articles, model %s",
         bot.username,
@@ -83,6 +118,8 @@ def register_handlers(application: Application) -> None:
         "next": reading.next_article,
         "prev": reading.previous_article,
         "latest": reading.latest,
+        "digest": digest.digest,
+        "stats": admin.stats,
         "subscribe": subscription.subscribe,
         "unsubscribe": subscription.unsubscribe,
         "add": library.add_command,
@@ -114,6 +151,7 @@ def build_application(
     *,
     request: BaseRequest | None = None,
     polling: bool = True,
+    schedule_digests: bool = True,
 ) -> Application:
     """The Application with every handler; `request` replaces HTTP (used by the console)."""
     settings = services.settings
@@ -136,11 +174,20 @@ def build_application(
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
     else:
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
+        timeout = settings.request_timeout
+        builder = (
+            builder.connect_timeout(timeout)
+            .read_timeout(timeout)
+            .write_timeout(timeout)
+            .pool_timeout(timeout)
+            .connection_pool_size(128)
+            .rate_limiter(TelegramRateLimiter(settings.send_rate))
+        )
     if not polling:
         builder = builder.updater(None)
     application = builder.build()
     application.bot_data[SERVICES_KEY] = services
+    application.bot_data[SCHEDULE_DIGESTS_KEY] = schedule_digests
     register_handlers(application)
     return application
 

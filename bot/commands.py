@@ -18,10 +18,12 @@ COMMANDS: tuple[CommandInfo, ...] = (
     CommandInfo("next", "Next (newer) article with its summary"),
     CommandInfo("prev", "Previous (older) article with its summary"),
     CommandInfo("latest", "The 10 newest articles"),
+    CommandInfo("digest", "Digest time and zone: /digest 07:30 Europe/Berlin, or off"),
     CommandInfo("subscribe", "Get the morning digest in this chat"),
     CommandInfo("unsubscribe", "Stop the morning digest in this chat"),
     CommandInfo("help", "What I can do"),
     CommandInfo("add", "Add an article: /add Title, then the text on the next lines", True),
+    CommandInfo("stats", "Library, chats and the last digest run", True),
 )
 
 PUBLIC_COMMANDS = tuple(c for c in COMMANDS if not c.admin_only)

@@ -48,6 +48,19 @@ class Settings(BaseSettings):
     digest_time: Annotated[time, NoDecode] = Field(
         time(8, 0), description="Default digest time, HH:MM"
     )
+    digest_grace_minutes: int = Field(
+        720, ge=0, le=1440, description="How late a missed digest may still be sent"
+    )
+    digest_max_articles: int = Field(10, ge=1, le=50, description="Articles in one digest")
+    digest_empty_message: bool = Field(
+        False, description="Send 'nothing new today' instead of no digest"
+    )
+    send_rate: float = Field(
+        25.0, gt=0, le=10_000, description="Messages per second to Telegram, all chats together"
+    )
+    request_timeout: float = Field(
+        10.0, gt=0, le=300, description="Seconds to wait for a Bot API answer"
+    )
     model_threads: int | None = Field(None, ge=1, le=256, description="CPU threads for the model")
     max_article_chars: int = Field(200_000, ge=1_000, le=5_000_000)
     load_samples: bool = Field(True, description="Load the sample articles into an empty store")

@@ -105,7 +105,9 @@ class ConsoleSession:
         )
         services.settings = settings
         self.request = ConsoleRequest(self._show)
-        self.application = build_application(services, request=self.request, polling=False)
+        self.application = build_application(
+            services, request=self.request, polling=False, schedule_digests=False
+        )
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(10_000)
 

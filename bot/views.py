@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from html import escape
+from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import MessageLimit
 
 from briefbot.articles import Article
+from briefbot.articles.records import DigestRun, StoreStats
 from briefbot.articles.text import reading_minutes
 from briefbot.bot.callbacks import Action, encode
 from briefbot.bot.commands import COMMANDS, PUBLIC_COMMANDS
@@ -52,10 +55,65 @@ UNSUBSCRIBED = "🔕 Unsubscribed: no more digests in this chat. /subscribe to c
 NOT_SUBSCRIBED = "🔕 This chat is not subscribed. /subscribe to get the morning digest."
 INTERNAL_ERROR = "⚠️ Something went wrong on my side. Please try again."
 STORE_ERROR = "⚠️ My database is not available right now. Please try again in a minute."
+DIGEST_OFF = (
+    "🔕 No digest in this chat. Turn it on with /subscribe, or pick a time: "
+    "/digest 07:30 Europe/Berlin"
+)
+DIGEST_USAGE = (
+    "Use /digest to see the setting, /digest 07:30 or /digest 07:30 Europe/Berlin to set it, "
+    "/digest weekdays or /digest daily, and /digest off to stop."
+)
+NOT_ADMIN_DIGEST = "Sorry, only the bot's admins can send a digest on demand."
+NOT_ADMIN_STATS = "Sorry, only the bot's admins can see the statistics."
 ADD_USAGE = (
     "To add an article, send its title on the first line and the text below it, "
     "or use /add followed by the same."
 )
+
+
+def _in(delta_seconds: float) -> str:
+    minutes = max(1, round(delta_seconds / 60))
+    hours, minutes = divmod(minutes, 60)
+    return f"in {hours} h {minutes} min" if hours else f"in {minutes} min"
+
+
+def digest_status(described: str, next_send: datetime, now: datetime, zone: ZoneInfo) -> str:
+    local = next_send.astimezone(zone)
+    return (
+        f"🔔 Digest: {escape(described)}.\n"
+        f"Next: {local:%A}, {local.day} {local:%B} at {local:%H:%M} "
+        f"({_in((next_send - now).total_seconds())})."
+    )
+
+
+def unknown_zone(word: str) -> str:
+    return (
+        f"I don't know the time zone {escape(word[:64])!r}. Use an IANA name such as "
+        "Europe/Berlin, America/New_York or Asia/Tokyo."
+    )
+
+
+def bad_digest_time(word: str) -> str:
+    return f"I couldn't read the time {escape(word[:32])!r}. Use HH:MM, for example /digest 07:30."
+
+
+def stats_text(stats: StoreStats, model: str, run: DigestRun | None, zone: ZoneInfo) -> str:
+    lines = [
+        "<b>Briefbot statistics</b>",
+        f"Articles: {stats.articles}",
+        f"Chats: {stats.chats} ({stats.subscribers} subscribed to the digest)",
+        f"Summaries cached: {stats.summaries}",
+        f"Model: {escape(model)}",
+    ]
+    if run is None:
+        lines.append("Last digest run: none yet")
+    else:
+        when = run.started_at.astimezone(zone)
+        lines.append(
+            f"Last digest run: {when:%Y-%m-%d %H:%M} {escape(zone.key)}, {run.sent} sent, "
+            f"{run.skipped} skipped, {run.failed} failed, {run.seconds:.1f} s"
+        )
+    return "\n".join(lines)
 
 
 def help_text(is_admin: bool) -> str:
@@ -91,7 +149,7 @@ def article_rejected(reason: str) -> str:
     return f"⚠️ Not added: {escape(reason)}."
 
 
-def _clip(text: str, limit: int) -> str:
+def clip(text: str, limit: int) -> str:
     """Cut plain text so that its escaped form, plus an ellipsis, fits `limit` characters."""
     if len(escape(text)) <= limit:
         return text
@@ -110,7 +168,7 @@ def article_card(article: Article, summary: str | None = None) -> str:
     if summary is not None:
         body = summary or "(This article is too short to summarize.)"
         room = TEXT_LIMIT - len(text) - len("\n\n")
-        text += "\n\n" + escape(_clip(body, room))
+        text += "\n\n" + escape(clip(body, room))
     return text
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from briefbot.articles import Article, ArticleStore
@@ -76,6 +77,47 @@ class SummaryService:
             (time.perf_counter() - started) * 1000,
         )
         return summary
+
+    async def summaries_for(
+        self, articles: Sequence[Article], length: SummaryLength
+    ) -> dict[int, str | None]:
+        """Many summaries: cached ones are read, the rest made in one batched model call.
+
+        An article whose summary cannot be made maps to None; the others are still returned.
+        """
+        result: dict[int, str | None] = {}
+        missing: list[Article] = []
+        for article in articles:
+            cached = self.cached(article, length)
+            if cached is None:
+                missing.append(article)
+            else:
+                result[article.id] = cached
+        if missing:
+            loop = asyncio.get_running_loop()
+            try:
+                made = await loop.run_in_executor(
+                    self._executor, self._compute_many, missing, length
+                )
+            except Exception:
+                logger.exception("Summarizing %d articles failed", len(missing))
+                made = {article.id: None for article in missing}
+            result.update(made)
+        return result
+
+    def _compute_many(self, articles: Sequence[Article], length: SummaryLength) -> dict[int, str]:
+        started = time.perf_counter()
+        documents = [Document(text=a.text, title=a.title) for a in articles]
+        summaries = self.summarizer.summarize_many(documents, length)
+        for article, summary in zip(articles, summaries, strict=True):
+            self.store.cache_summary(article.content_hash, self.model_name, length.value, summary)
+        logger.info(
+            "Summarized %d articles (%s) in %.0f ms",
+            len(articles),
+            length.value,
+            (time.perf_counter() - started) * 1000,
+        )
+        return {article.id: summary for article, summary in zip(articles, summaries, strict=True)}
 
     def summarize_text(
         self, text: str, title: str = "", length: SummaryLength = SummaryLength.STANDARD

@@ -6,6 +6,7 @@ same limits (4096 characters, parseable HTML, known chats) and can be told to fa
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import itertools
 import json
@@ -157,6 +158,12 @@ class FakeBotApi:
         self._message_ids = itertools.count(1)
         self._callback_ids = itertools.count(1)
         self._failures: list[Failure] = []
+        self._chat_failures: dict[int, list[tuple[Failure, float]]] = {}
+        self.sent: list[dict[str, Any]] = []  # messages Telegram accepted, in order
+        self.send_delay = 0.0  # seconds each sendMessage takes
+        self.rate_limit: float | None = None  # sendMessage calls per second, all chats
+        self.rejected_for_rate = 0
+        self._recent_sends: collections.deque[float] = collections.deque()
         self._cond = threading.Condition()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._server.daemon_threads = True
@@ -202,6 +209,40 @@ class FakeBotApi:
     ) -> None:
         with self._cond:
             self._failures.append(Failure(method, code, description, retry_after, times))
+
+    def fail_chat(
+        self,
+        chat_id: int,
+        code: int,
+        description: str,
+        *,
+        retry_after: int | None = None,
+        times: int = 1,
+        hang: float = 0.0,
+    ) -> None:
+        """The next `times` sendMessage calls to this chat fail; `hang` delays the answer
+        (longer than the client waits: a timeout) and nothing is delivered."""
+        with self._cond:
+            failure = Failure("sendMessage", code, description, retry_after, times)
+            self._chat_failures.setdefault(chat_id, []).append((failure, hang))
+
+    def sent_to(self, chat_id: int) -> list[dict[str, Any]]:
+        with self._cond:
+            return [m for m in self.sent if m["chat"]["id"] == chat_id]
+
+    def sent_counts(self) -> collections.Counter[int]:
+        with self._cond:
+            return collections.Counter(m["chat"]["id"] for m in self.sent)
+
+    def wait_sent(self, total: int, timeout: float = 60.0) -> None:
+        """Wait until Telegram accepted `total` messages in all."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while len(self.sent) < total:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise AssertionError(f"expected {total} messages, got {len(self.sent)}")
+                self._cond.wait(remaining)
 
     def mark(self) -> int:
         with self._cond:
@@ -401,11 +442,41 @@ class FakeBotApi:
             message["reply_markup"] = params["reply_markup"]
         return message
 
+    def _check_send_limits(self, chat_id: Any) -> None:
+        hang = 0.0
+        with self._cond:
+            for failure, delay in self._chat_failures.get(chat_id, []):
+                if failure.times > 0:
+                    failure.times -= 1
+                    hang = delay
+                    error = ApiError(failure.code, failure.description, failure.retry_after)
+                    break
+            else:
+                error = None
+            if error is None and self.rate_limit is not None:
+                now = time.monotonic()
+                while self._recent_sends and now - self._recent_sends[0] >= 1.0:
+                    self._recent_sends.popleft()
+                if len(self._recent_sends) >= self.rate_limit:
+                    self.rejected_for_rate += 1
+                    error = ApiError(429, "Too Many Requests: retry after 1", retry_after=1)
+                else:
+                    self._recent_sends.append(now)
+        if error is not None:
+            if hang:
+                time.sleep(hang)
+            raise error
+
     def _api_sendMessage(self, params: dict[str, Any]) -> Any:  # noqa: N802
+        self._check_send_limits(params.get("chat_id"))
         message = self._new_message(params.get("chat_id"), params)
         with self._cond:
             self.messages[(message["chat"]["id"], message["message_id"])] = message
+            self.sent.append(message)
+            self._cond.notify_all()
         params["_message_id"] = message["message_id"]
+        if self.send_delay:
+            time.sleep(self.send_delay)  # delivered already; only the answer is slow
         return message
 
     def _api_editMessageText(self, params: dict[str, Any]) -> Any:  # noqa: N802

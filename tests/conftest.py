@@ -94,10 +94,12 @@ def start_bot(
 ) -> Iterator[Callable[..., RunningBot]]:
     running: list[RunningBot] = []
 
-    def start(model: Summarizer | None = None, **overrides: Any) -> RunningBot:
+    def start(
+        model: Summarizer | None = None, schedule_digests: bool = True, **overrides: Any
+    ) -> RunningBot:
         services = BotServices.create(settings_factory(**overrides), model or summarizer)
         mark = api.mark()
-        bot = RunningBot(services).start()
+        bot = RunningBot(services, schedule_digests=schedule_digests).start()
         running.append(bot)
         api.wait_for(mark, "setMyCommands")
         return bot

@@ -13,9 +13,11 @@ from briefbot.bot.services import BotServices
 
 
 class RunningBot:
-    def __init__(self, services: BotServices) -> None:
+    def __init__(self, services: BotServices, *, schedule_digests: bool = True) -> None:
         self.services = services
-        self.application: Application = build_application(services)
+        self.application: Application = build_application(
+            services, schedule_digests=schedule_digests
+        )
         self._loop = asyncio.new_event_loop()
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="bot", daemon=True)
@@ -37,14 +39,15 @@ class RunningBot:
         self._thread.start()
         return self
 
-    def call(self, coroutine: Any) -> Any:
+    def call(self, coroutine: Any, timeout: float = 120) -> Any:
         """Run a coroutine on the bot's loop from the test thread."""
-        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout=30)
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout=timeout)
 
     def stop(self) -> None:
         if self._thread.is_alive():
             self._loop.call_soon_threadsafe(self.application.stop_running)
-            self._thread.join(timeout=30)
-        self._loop.close()
+            self._thread.join(timeout=60)
+        if not self._thread.is_alive():
+            self._loop.close()
         if self._error is not None:
             raise self._error

@@ -146,6 +146,8 @@ def test_subscribe_and_unsubscribe(library, reader):
 
 
 def test_command_menu_registered(library, api):
+    admin_menu = api.commands.get('{"chat_id": 4242, "type": "chat"}')
+    assert admin_menu is None  # the admin never opened a chat with the bot: refused, not fatal
     menu = api.commands['{"type": "default"}']
     assert [c["command"] for c in menu] == [
         "start",
@@ -153,6 +155,7 @@ def test_command_menu_registered(library, api):
         "next",
         "prev",
         "latest",
+        "digest",
         "subscribe",
         "unsubscribe",
         "help",

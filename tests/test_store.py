@@ -29,11 +29,33 @@ def test_schema_is_migrated_once_and_uses_wal(tmp_path: Path, store: ArticleStor
     with store.engine.connect() as connection:
         assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert (
-            connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0001"
+            connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0002"
         )
     again = ArticleStore.open(f"sqlite:///{tmp_path / 'db' / 'store.db'}")
     assert again.count() == 0
     again.close()
+
+
+def test_upgrade_from_the_first_schema_keeps_data(tmp_path: Path):
+    from alembic import command
+
+    from briefbot.articles.database import alembic_config, create_database_engine
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = create_database_engine(url)
+    command.upgrade(alembic_config(engine), "0001")
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO chats (chat_id, kind, subscribed, created_at, updated_at) "
+                "VALUES (9, 'private', 1, '2026-01-01', '2026-01-01')"
+            )
+        )
+    engine.dispose()
+    store = ArticleStore.open(url)
+    [chat] = store.subscribed_chats()
+    assert chat.chat_id == 9 and chat.digest_days == "daily" and chat.digest_watermark == 0
+    store.close()
 
 
 def test_same_body_is_stored_once(store: ArticleStore):

@@ -1,0 +1,250 @@
+"""Digest delivery records: one per (chat, local date), so no digest is ever sent twice."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select, tuple_
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from briefbot.articles.records import Delivery, DigestRun
+from briefbot.articles.schema import ChatRow, DigestDeliveryRow, DigestRunRow, utcnow
+
+if TYPE_CHECKING:
+    from briefbot.articles.store import ArticleStore
+
+PENDING, SENDING, SENT, FAILED, SKIPPED = "pending", "sending", "sent", "failed", "skipped"
+UNFINISHED = (PENDING, SENDING)
+_UPSERT_DIALECTS = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimEntry:
+    chat_id: int
+    digest_date: str
+    article_ids: tuple[int, ...] = ()
+    state: str = PENDING
+    reason: str | None = None
+
+
+def _delivery(row: DigestDeliveryRow) -> Delivery:
+    return Delivery(
+        id=row.id,
+        chat_id=row.chat_id,
+        digest_date=row.digest_date,
+        state=row.state,
+        reason=row.reason,
+        article_ids=tuple(json.loads(row.article_ids or "[]")),
+        parts_total=row.parts_total,
+        parts_sent=row.parts_sent,
+        in_flight=row.in_flight,
+        attempts=row.attempts,
+    )
+
+
+class DeliveryStore:
+    def __init__(self, store: ArticleStore) -> None:
+        self._store = store
+
+    def claim(
+        self,
+        chat_id: int,
+        digest_date: str,
+        *,
+        article_ids: Iterable[int] = (),
+        state: str = PENDING,
+        reason: str | None = None,
+    ) -> Delivery | None:
+        """Create the record for (chat, date); None when one exists already (someone else's)."""
+        try:
+            with self._store.session() as session:
+                row = DigestDeliveryRow(
+                    chat_id=chat_id,
+                    digest_date=digest_date,
+                    state=state,
+                    reason=reason,
+                    article_ids=json.dumps(list(article_ids)),
+                    parts_total=0,
+                    parts_sent=0,
+                    in_flight=False,
+                    attempts=0,
+                )
+                session.add(row)
+                session.flush()
+                return _delivery(row)
+        except IntegrityError:
+            return None
+
+    def claim_many(self, entries: list[ClaimEntry]) -> list[Delivery]:
+        """Claim many (chat, date) records at once; returns only those this call created."""
+        if not entries:
+            return []
+        dialect = self._store.engine.dialect.name
+        if dialect not in _UPSERT_DIALECTS:
+            claimed = [
+                self.claim(
+                    e.chat_id,
+                    e.digest_date,
+                    article_ids=e.article_ids,
+                    state=e.state,
+                    reason=e.reason,
+                )
+                for e in entries
+            ]
+            return [c for c in claimed if c is not None]
+        insert = _UPSERT_DIALECTS[dialect]
+        now = utcnow()
+        created: list[Delivery] = []
+        with self._store.session() as session:
+            for start in range(0, len(entries), 500):
+                rows = [
+                    {
+                        "chat_id": e.chat_id,
+                        "digest_date": e.digest_date,
+                        "state": e.state,
+                        "reason": e.reason,
+                        "article_ids": json.dumps(list(e.article_ids)),
+                        "parts_total": 0,
+                        "parts_sent": 0,
+                        "in_flight": False,
+                        "attempts": 0,
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                    for e in entries[start : start + 500]
+                ]
+                statement = (
+                    insert(DigestDeliveryRow)
+                    .values(rows)
+                    .on_conflict_do_nothing(index_elements=["chat_id", "digest_date"])
+                    .returning(DigestDeliveryRow)
+                )
+                created.extend(_delivery(row) for row in session.scalars(statement))
+        return created
+
+    def get(self, chat_id: int, digest_date: str) -> Delivery | None:
+        with self._store.session() as session:
+            row = session.scalar(
+                select(DigestDeliveryRow).where(
+                    DigestDeliveryRow.chat_id == chat_id,
+                    DigestDeliveryRow.digest_date == digest_date,
+                )
+            )
+            return _delivery(row) if row else None
+
+    def existing(self, keys: Iterable[tuple[int, str]]) -> set[tuple[int, str]]:
+        """Which of the (chat, date) pairs already have a record."""
+        wanted = list(keys)
+        found: set[tuple[int, str]] = set()
+        with self._store.session() as session:
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                rows = session.execute(
+                    select(DigestDeliveryRow.chat_id, DigestDeliveryRow.digest_date).where(
+                        tuple_(DigestDeliveryRow.chat_id, DigestDeliveryRow.digest_date).in_(chunk)
+                    )
+                )
+                found.update((chat_id, date) for chat_id, date in rows)
+        return found
+
+    def unfinished(self) -> list[Delivery]:
+        with self._store.session() as session:
+            rows = session.scalars(
+                select(DigestDeliveryRow)
+                .where(DigestDeliveryRow.state.in_(UNFINISHED))
+                .order_by(DigestDeliveryRow.id)
+            )
+            return [_delivery(row) for row in rows]
+
+    def _update(self, delivery_id: int, **changes: object) -> Delivery:
+        with self._store.session() as session:
+            row = session.get(DigestDeliveryRow, delivery_id)
+            assert row is not None
+            for key, value in changes.items():
+                setattr(row, key, value)
+            session.flush()
+            return _delivery(row)
+
+    def start_part(self, delivery_id: int, parts_total: int) -> None:
+        """Mark the next part as handed to Telegram; its outcome is unknown until recorded."""
+        with self._store.session() as session:
+            row = session.get(DigestDeliveryRow, delivery_id)
+            assert row is not None
+            row.state = SENDING
+            row.parts_total = parts_total
+            row.in_flight = True
+            row.attempts += 1
+
+    def part_sent(self, delivery_id: int) -> Delivery:
+        """Record a delivered part; after the last one the digest is sent and the chat's
+        watermark moves past its articles, in the same transaction."""
+        with self._store.session() as session:
+            row = session.get(DigestDeliveryRow, delivery_id)
+            assert row is not None
+            row.parts_sent += 1
+            row.in_flight = False
+            if row.parts_sent >= row.parts_total:
+                self._mark_sent(session, row)
+            session.flush()
+            return _delivery(row)
+
+    @staticmethod
+    def _mark_sent(session: Session, row: DigestDeliveryRow) -> None:
+        row.state = SENT
+        row.in_flight = False
+        row.sent_at = utcnow()
+        article_ids = json.loads(row.article_ids or "[]")
+        chat = session.get(ChatRow, row.chat_id)
+        if chat is not None and article_ids:
+            chat.digest_watermark = max(chat.digest_watermark or 0, *article_ids)
+
+    def part_not_sent(self, delivery_id: int) -> None:
+        """The part was refused for sure (an error answer), so it may be tried again."""
+        self._update(delivery_id, in_flight=False)
+
+    def resolve_interrupted(self, delivery: Delivery) -> Delivery:
+        """After a crash: a part that was in flight may have arrived; never send it twice."""
+        if not delivery.in_flight:
+            return delivery
+        return self._update(
+            delivery.id,
+            in_flight=False,
+            parts_sent=delivery.parts_sent + 1,
+            reason="a part was in flight during a restart and was not sent again",
+        )
+
+    def complete(self, delivery_id: int) -> None:
+        """Every part is out (some perhaps before a restart): the digest counts as sent."""
+        with self._store.session() as session:
+            row = session.get(DigestDeliveryRow, delivery_id)
+            assert row is not None
+            if row.state != SENT:
+                self._mark_sent(session, row)
+
+    def finish(self, delivery_id: int, state: str, reason: str | None = None) -> None:
+        """End a delivery that was not sent (failed or skipped), with the reason."""
+        self._update(delivery_id, state=state, reason=reason, in_flight=False)
+
+    def record_run(self, run: DigestRun) -> None:
+        with self._store.session() as session:
+            session.add(
+                DigestRunRow(
+                    started_at=run.started_at,
+                    finished_at=run.finished_at,
+                    sent=run.sent,
+                    skipped=run.skipped,
+                    failed=run.failed,
+                )
+            )
+
+    def last_run(self) -> DigestRun | None:
+        with self._store.session() as session:
+            row = session.scalar(select(DigestRunRow).order_by(DigestRunRow.id.desc()).limit(1))
+            if row is None:
+                return None
+            return DigestRun(row.started_at, row.finished_at, row.sent, row.skipped, row.failed)

@@ -1,0 +1,1 @@
+"""The morning digest: schedules, composition, paced fan-out and delivery records."""

@@ -1,0 +1,143 @@
+"""Telegram's flood limits, applied to every request the bot makes.
+
+python-telegram-bot's AIORateLimiter lets bursts through its overall limit and does not pace
+private chats. Digest fan-out needs both: sends are spaced evenly at the configured overall
+rate (no bursts), each private chat gets about one message a second and each group twenty a
+minute (small bursts allowed), and a RetryAfter answer pauses all sending, then retries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from telegram.error import RetryAfter
+from telegram.ext import BaseRateLimiter
+
+logger = logging.getLogger(__name__)
+
+Result = bool | dict[str, Any] | list[dict[str, Any]]
+
+
+class _AlreadyAcquired:
+    """rate_limit_args marker: the caller waited its turn with `acquire` and retries itself."""
+
+
+ALREADY_ACQUIRED: Any = _AlreadyAcquired()
+
+
+class TokenBucket:
+    """Reservation-style bucket: each caller learns how long to wait; tokens may go negative."""
+
+    __slots__ = ("capacity", "per_second", "tokens", "updated")
+
+    def __init__(self, capacity: float, per_second: float, now: float) -> None:
+        self.capacity = capacity
+        self.per_second = per_second
+        self.tokens = capacity
+        self.updated = now
+
+    def reserve(self, now: float) -> float:
+        self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.per_second)
+        self.updated = now
+        self.tokens -= 1
+        return 0.0 if self.tokens >= 0 else -self.tokens / self.per_second
+
+    def idle(self, now: float) -> bool:
+        return self.tokens + (now - self.updated) * self.per_second >= self.capacity
+
+
+class TelegramRateLimiter(BaseRateLimiter[int]):
+    def __init__(
+        self,
+        overall_per_second: float = 25.0,
+        *,
+        private_per_second: float = 1.0,
+        private_burst: int = 3,
+        group_per_minute: int = 20,
+        max_retries: int = 3,
+    ) -> None:
+        self.overall_per_second = overall_per_second
+        self._interval = 1.0 / overall_per_second
+        self._next_slot = 0.0
+        self._private = (float(private_burst), private_per_second)
+        self._group = (float(group_per_minute), group_per_minute / 60.0)
+        self._buckets: dict[int | str, TokenBucket] = {}
+        self._max_retries = max_retries
+        self._resume_at = 0.0
+
+    async def initialize(self) -> None:
+        pass
+
+    async def shutdown(self) -> None:
+        pass
+
+    def _chat_bucket(self, chat_id: int | str, now: float) -> TokenBucket:
+        bucket = self._buckets.get(chat_id)
+        if bucket is None:
+            if len(self._buckets) > 50_000:
+                self._buckets = {k: b for k, b in self._buckets.items() if not b.idle(now)}
+            is_group = isinstance(chat_id, str) or chat_id < 0
+            capacity, rate = self._group if is_group else self._private
+            bucket = self._buckets[chat_id] = TokenBucket(capacity, rate, now)
+        return bucket
+
+    async def acquire(self, chat_id: int | str) -> None:
+        """Wait for this chat's turn to receive a message; then send with ALREADY_ACQUIRED."""
+        await self._wait_turn(chat_id, counts_as_message=True)
+
+    def pause_for(self, seconds: float) -> None:
+        """Hold every request back, as after a RetryAfter answer."""
+        loop = asyncio.get_running_loop()
+        self._resume_at = max(self._resume_at, loop.time() + seconds + 0.1)
+        logger.warning("Flood limit: pausing all sending for %.1f s", seconds)
+
+    async def _wait_turn(self, chat_id: int | str | None, counts_as_message: bool) -> None:
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        delay = max(0.0, self._resume_at - now)
+        if chat_id is not None and counts_as_message:
+            delay = max(delay, self._chat_bucket(chat_id, now).reserve(now))
+        if chat_id is not None:
+            # Overall: evenly spaced slots, taken in order, never a burst.
+            slot = max(now + delay, self._next_slot)
+            self._next_slot = slot + self._interval
+            delay = slot - now
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, Result]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: int | None,
+    ) -> Result:
+        chat_id = data.get("chat_id")
+        with contextlib.suppress(TypeError, ValueError):
+            chat_id = int(chat_id)  # type: ignore[arg-type]
+        if rate_limit_args is ALREADY_ACQUIRED:
+            return await callback(*args, **kwargs)
+        counts_as_message = endpoint.startswith(("send", "copy", "forward")) and (
+            endpoint != "sendChatAction"
+        )
+        retries = self._max_retries if rate_limit_args is None else rate_limit_args
+        for attempt in range(retries + 1):
+            await self._wait_turn(chat_id, counts_as_message)
+            try:
+                return await callback(*args, **kwargs)
+            except RetryAfter as exc:
+                if attempt == retries:
+                    raise
+                self.pause_for(retry_seconds(exc))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+def retry_seconds(exc: RetryAfter) -> float:
+    value: Any = exc.retry_after
+    return float(value.total_seconds()) if hasattr(value, "total_seconds") else float(value)

@@ -62,7 +62,8 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
     ) -> None:
         self.overall_per_second = overall_per_second
         self._interval = 1.0 / overall_per_second
-        self._next_slot = 0.0
+        self._last_release = float("-inf")
+        self._release = asyncio.Lock()
         self._private = (float(private_burst), private_per_second)
         self._group = (float(group_per_minute), group_per_minute / 60.0)
         self._buckets: dict[int | str, TokenBucket] = {}
@@ -101,13 +102,19 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
         delay = max(0.0, self._resume_at - now)
         if chat_id is not None and counts_as_message:
             delay = max(delay, self._chat_bucket(chat_id, now).reserve(now))
-        if chat_id is not None:
-            # Overall: evenly spaced slots, taken in order, never a burst.
-            slot = max(now + delay, self._next_slot)
-            self._next_slot = slot + self._interval
-            delay = slot - now
         if delay > 0:
             await asyncio.sleep(delay)
+        if chat_id is None:
+            return
+        # Overall: one release at a time on an evenly spaced timeline. A late wake-up is made
+        # up by the next release, but never by more than one interval, so there is no burst.
+        async with self._release:
+            now = loop.time()
+            target = max(self._last_release + self._interval, now - self._interval)
+            target = max(target, self._resume_at)
+            if target > now:
+                await asyncio.sleep(target - now)
+            self._last_release = target
 
     async def process_request(
         self,

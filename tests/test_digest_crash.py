@@ -1,0 +1,95 @@
+"""Kill the real `briefbot run` process in the middle of a digest fan-out, start it again:
+every subscriber gets the digest exactly once."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from briefbot.articles import ArticleStore
+from briefbot.articles.deliveries import SENT
+from tests.conftest import ARTICLE_TEXT
+
+CHATS = list(range(50_000, 50_300))
+
+
+def zone_where_it_is_six_am(now: datetime) -> str:
+    offset = (6 - now.hour) % 24
+    if offset > 14:
+        offset -= 24
+    # POSIX-style names: Etc/GMT-3 is three hours *ahead* of UTC.
+    return "Etc/GMT" + (f"{-offset:+d}" if offset else "")
+
+
+def start(env: dict[str, str], cwd: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "briefbot.bot", "run"],
+        env=env,
+        cwd=cwd,
+        stdout=subprocess.DEVNULL,
+        stderr=open(cwd / "bot.log", "ab"),  # noqa: SIM115
+    )
+
+
+def wait_until(condition, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.005)
+
+
+def test_kill_during_fan_out_and_restart(tmp_path: Path, api):
+    now = datetime.now(UTC)
+    zone = zone_where_it_is_six_am(now)
+    url = f"sqlite:///{tmp_path / 'bot.db'}"
+    store = ArticleStore.open(url)
+    for chat_id in CHATS:
+        api.private_chat(chat_id)
+        store.touch_chat(chat_id, "private")
+        store.set_digest_schedule(
+            chat_id, digest_time="05:00", timezone=zone, now=now - timedelta(days=1)
+        )
+    store.add_article("Crash test news", ARTICLE_TEXT)
+    store.close()
+
+    api.send_delay = 0.01
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BRIEFBOT_")} | {
+        "BRIEFBOT_TOKEN": api.token,
+        "BRIEFBOT_API_URL": api.url,
+        "BRIEFBOT_DATABASE_URL": url,
+        "BRIEFBOT_LOAD_SAMPLES": "false",
+        "BRIEFBOT_SEND_RATE": "150",
+        "BRIEFBOT_CONFIG": str(tmp_path / "none.toml"),
+    }
+    kill_after = random.Random().randint(20, 250)
+    process = start(env, tmp_path)
+    try:
+        wait_until(lambda: len(api.sent) >= kill_after, timeout=120)
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+    sent_before_restart = len(api.sent)
+    assert sent_before_restart < len(CHATS), "the fan-out finished before the kill"
+
+    process = start(env, tmp_path)
+    try:
+        wait_until(lambda: len(api.sent_counts()) >= len(CHATS), timeout=120)
+        time.sleep(0.5)  # anything sent twice would arrive now
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=60)
+
+    counts = api.sent_counts()
+    assert counts == {chat_id: 1 for chat_id in CHATS}, f"killed after {kill_after}"
+    assert api.rejected_for_rate == 0
+    store = ArticleStore.open(url)
+    day = datetime.now(UTC).astimezone(ZoneInfo(zone)).date().isoformat()
+    assert all(store.deliveries.get(c, day).state == SENT for c in CHATS)
+    store.close()

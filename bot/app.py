@@ -32,6 +32,7 @@ from briefbot.bot.callbacks import CALLBACK_PATTERN
 from briefbot.bot.commands import COMMANDS, PUBLIC_COMMANDS, CommandInfo
 from briefbot.bot.digest.scheduler import DigestScheduler
 from briefbot.bot.handlers import admin, digest, errors, fallback, library, reading, subscription
+from briefbot.bot.jobqueue import BriefbotJobQueue
 from briefbot.bot.ratelimit import TelegramRateLimiter
 from briefbot.bot.services import SERVICES_KEY, BotServices
 from briefbot.bot.updates import PerChatUpdateProcessor
@@ -168,6 +169,7 @@ def build_application(
             )
         )
         .concurrent_updates(PerChatUpdateProcessor())
+        .job_queue(BriefbotJobQueue())
         .post_init(post_init)
         .post_shutdown(post_shutdown)
     )

@@ -29,13 +29,14 @@ def zone_where_it_is_six_am(now: datetime) -> str:
 
 
 def start(env: dict[str, str], cwd: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "briefbot.bot", "run"],
-        env=env,
-        cwd=cwd,
-        stdout=subprocess.DEVNULL,
-        stderr=open(cwd / "bot.log", "ab"),  # noqa: SIM115
-    )
+    with (cwd / "bot.log").open("ab") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "briefbot.bot", "run"],
+            env=env,
+            cwd=cwd,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+        )
 
 
 def wait_until(condition, timeout: float) -> None:
@@ -93,3 +94,44 @@ def test_kill_during_fan_out_and_restart(tmp_path: Path, api):
     day = datetime.now(UTC).astimezone(ZoneInfo(zone)).date().isoformat()
     assert all(store.deliveries.get(c, day).state == SENT for c in CHATS)
     store.close()
+
+
+def test_sigterm_during_fan_out_stops_promptly_and_resumes(tmp_path: Path, api):
+    now = datetime.now(UTC)
+    zone = zone_where_it_is_six_am(now)
+    url = f"sqlite:///{tmp_path / 'bot.db'}"
+    store = ArticleStore.open(url)
+    for chat_id in CHATS:
+        api.private_chat(chat_id)
+        store.touch_chat(chat_id, "private")
+        store.set_digest_schedule(
+            chat_id, digest_time="05:00", timezone=zone, now=now - timedelta(days=1)
+        )
+    store.add_article("Shutdown test news", ARTICLE_TEXT)
+    store.close()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BRIEFBOT_")} | {
+        "BRIEFBOT_TOKEN": api.token,
+        "BRIEFBOT_API_URL": api.url,
+        "BRIEFBOT_DATABASE_URL": url,
+        "BRIEFBOT_LOAD_SAMPLES": "false",
+        "BRIEFBOT_SEND_RATE": "40",  # 300 chats would take 7.5 s
+        "BRIEFBOT_CONFIG": str(tmp_path / "none.toml"),
+    }
+    process = start(env, tmp_path)
+    try:
+        wait_until(lambda: len(api.sent) >= 40, timeout=120)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        stopped_at = time.monotonic()
+        assert process.wait(timeout=60) == 0
+    assert time.monotonic() - stopped_at < 5  # it did not finish the whole fan-out first
+    assert len(api.sent) < len(CHATS)
+
+    process = start(env, tmp_path)
+    try:
+        wait_until(lambda: len(api.sent_counts()) >= len(CHATS), timeout=120)
+        time.sleep(0.5)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=60)
+    assert api.sent_counts() == {chat_id: 1 for chat_id in CHATS}

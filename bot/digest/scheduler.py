@@ -61,10 +61,15 @@ class DigestScheduler:
         rate = services.settings.send_rate
         self.workers = workers or max(16, min(2_000, int(rate * 2)))
         self._running = 0
+        self._stopping = False
 
     @property
     def busy(self) -> bool:
         return self._running > 0
+
+    def stop(self) -> None:
+        """Start no more chats; unsent digests stay claimed and are resumed at start-up."""
+        self._stopping = True
 
     def schedule(self, chat: ChatState) -> DigestSchedule:
         settings = self.services.settings
@@ -112,6 +117,8 @@ class DigestScheduler:
         """Send every digest that is due at `now`; `resume` also finishes interrupted ones."""
         now = now or self.clock()
         started = utcnow()
+        if self._stopping:
+            return RunCounts()
         self._running += 1
         counts = RunCounts()
         work: list[tuple[Delivery, date]] = []
@@ -182,7 +189,7 @@ class DigestScheduler:
             queue.put_nowait(item)
 
         async def worker() -> None:
-            while True:
+            while not self._stopping:
                 try:
                     delivery, day = queue.get_nowait()
                 except asyncio.QueueEmpty:

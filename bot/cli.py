@@ -111,7 +111,7 @@ def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_summarize(settings: Settings, args: argparse.Namespace) -> int:
     from briefbot.articles.text import split_title_and_body
-    from briefbot.models import ModelLoadError, SummaryLength, load_summarizer
+    from briefbot.models import SummaryLength
     from briefbot.models.base import Document
 
     if args.file == "-":
@@ -129,12 +129,97 @@ def cmd_summarize(settings: Settings, args: argparse.Namespace) -> int:
             f"{settings.max_article_chars:,}, see BRIEFBOT_MAX_ARTICLE_CHARS)"
         )
     title, body = split_title_and_body(text) if args.title_line else ("", text)
-    try:
-        summarizer = load_summarizer(settings.model, threads=settings.model_threads)
-    except ModelLoadError as exc:
-        raise CliError(f"BRIEFBOT_MODEL: {exc}") from None
+    summarizer = _summarizer(settings, settings.model)
     [summary] = summarizer.summarize_many([Document(body, title)], SummaryLength(args.length))
     print(summary)
+    return 0
+
+
+def _summarizer(settings: Settings, spec: str, setting: str = "BRIEFBOT_MODEL"):
+    from briefbot.models import ModelLoadError, load_summarizer
+
+    try:
+        return load_summarizer(
+            spec,
+            threads=settings.model_threads,
+            models_dir=settings.models_dir,
+            runtime=settings.runtime(),
+        )
+    except ModelLoadError as exc:
+        raise CliError(f"{setting}: {exc}") from None
+
+
+def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.progress import Progress
+    from rich.table import Table
+
+    from briefbot.models import SummaryLength
+    from briefbot.models.evaluation import (
+        METRICS,
+        EvalDataError,
+        evaluate,
+        read_records,
+        save_outputs,
+    )
+
+    try:
+        records = read_records(Path(args.file))
+    except EvalDataError as exc:
+        raise CliError(str(exc)) from None
+    if args.limit:
+        records = records[: args.limit]
+    spec = args.model or settings.model
+    summarizer = _summarizer(settings, spec, "--model" if args.model else "BRIEFBOT_MODEL")
+    with Progress(transient=True) as progress:
+        task = progress.add_task(f"Summarizing with {spec}", total=len(records))
+        report = evaluate(
+            summarizer,
+            records,
+            SummaryLength(args.length),
+            batch_size=settings.batch_size,
+            progress=lambda n: progress.advance(task, n),
+        )
+    table = Table(title=f"{summarizer.name}, length {args.length} (ROUGE F1 x100, stemmed)")
+    table.add_column("source")
+    table.add_column("articles", justify="right")
+    for metric in METRICS:
+        table.add_column(metric, justify="right")
+    for source in sorted(report.scores, key=lambda s: (s == "overall", s)):
+        row = report.scores[source]
+        table.add_row(source, str(report.counts[source]), *(f"{row[m]:.2f}" for m in METRICS))
+    console = Console()
+    console.print(table)
+    console.print(f"median {report.median_ms:.0f} ms per article")
+    if args.save:
+        save_outputs(Path(args.save), report.outputs)
+        console.print(f"summaries written to {args.save}")
+    return 0
+
+
+def cmd_models(settings: Settings, args: argparse.Namespace) -> int:
+    from briefbot.models import ModelLoadError
+    from briefbot.models.registry import EMBEDDED_MODEL, local_models, pull_model
+
+    if args.action == "pull":
+        if not args.name:
+            raise CliError("usage: briefbot models pull NAME (a Hugging Face model name)")
+        try:
+            target = pull_model(args.name, settings.models_dir)
+        except ModelLoadError as exc:
+            raise CliError(str(exc), EXIT_FAILURE) from None
+        _summarizer(settings, str(target), "models pull")  # proves it loads
+        print(f"{args.name} is in {target}; use it with BRIEFBOT_MODEL={args.name}")
+        return 0
+    active = settings.model
+    print(f"{'*' if active == EMBEDDED_MODEL else ' '} {EMBEDDED_MODEL:40} bundled extractive")
+    for model in local_models(settings.models_dir):
+        mark = "*" if active in (model.name, str(model.path)) else " "
+        print(f"{mark} {model.name:40} {model.architecture} ({model.path})")
+    if active != EMBEDDED_MODEL and not any(
+        active in (m.name, str(m.path)) for m in local_models(settings.models_dir)
+    ):
+        print(f"* {active:40} (configured; a folder or the Hugging Face cache)")
     return 0
 
 
@@ -164,6 +249,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="treat the first line as the title",
     )
     summarize.set_defaults(handler=cmd_summarize)
+
+    evaluation = commands.add_parser("eval", help="ROUGE of the summarizer on a JSONL file")
+    evaluation.add_argument("file", help="JSONL with text, summary and optional id, title, source")
+    evaluation.add_argument("--model", help="a model other than BRIEFBOT_MODEL")
+    evaluation.add_argument("--length", choices=["short", "standard", "long"], default="standard")
+    evaluation.add_argument("--save", help="write one JSON line per article: id, summary")
+    evaluation.add_argument("--limit", type=int, help="only the first N articles")
+    evaluation.set_defaults(handler=cmd_eval)
+
+    models = commands.add_parser("models", help="list local models or pull one")
+    models.add_argument("action", choices=["list", "pull"])
+    models.add_argument("name", nargs="?", help="Hugging Face model name, for pull")
+    models.set_defaults(handler=cmd_models)
     return parser
 
 

@@ -21,6 +21,8 @@ from pydantic_settings import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from briefbot.models.runtime import RuntimeOptions
+
 ENV_PREFIX = "BRIEFBOT_"
 CONFIG_FILE_VARIABLE = "BRIEFBOT_CONFIG"
 DEFAULT_CONFIG_FILE = "briefbot.toml"
@@ -61,6 +63,13 @@ class Settings(BaseSettings):
     request_timeout: float = Field(
         10.0, gt=0, le=300, description="Seconds to wait for a Bot API answer"
     )
+    models_dir: Path = Field(Path("data/models"), description="Where `models pull` stores models")
+    device: Literal["auto", "cpu", "cuda"] = Field("auto", description="Where the model runs")
+    precision: Literal["auto", "float32", "bfloat16", "float16"] = Field(
+        "auto", description="Model precision (auto: bf16 on CUDA, float32 on CPU)"
+    )
+    quantize: bool = Field(False, description="Dynamic int8 quantization on the CPU")
+    batch_size: int = Field(8, ge=1, le=512, description="Articles per model batch")
     model_threads: int | None = Field(None, ge=1, le=256, description="CPU threads for the model")
     max_article_chars: int = Field(200_000, ge=1_000, le=5_000_000)
     load_samples: bool = Field(True, description="Load the sample articles into an empty store")
@@ -127,6 +136,15 @@ class Settings(BaseSettings):
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    def runtime(self) -> RuntimeOptions:
+        return RuntimeOptions(
+            device=self.device,
+            dtype=self.precision,
+            threads=self.model_threads,
+            quantize=self.quantize,
+            batch_size=self.batch_size,
+        )
 
     def require_token(self) -> str:
         if self.token is None or not self.token.get_secret_value().strip():

@@ -27,7 +27,12 @@ class BotServices:
         )
         try:
             if summarizer is None:
-                summarizer = load_summarizer(settings.model, threads=settings.model_threads)
+                summarizer = load_summarizer(
+                    settings.model,
+                    threads=settings.model_threads,
+                    models_dir=settings.models_dir,
+                    runtime=settings.runtime(),
+                )
         except BaseException:
             store.close()
             raise

@@ -8,6 +8,7 @@ are to the title and where they stand, then picked greedily with a redundancy pe
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,13 +26,14 @@ logger = logging.getLogger(__name__)
 class ExtractiveOptions:
     """Scoring weights; changing them changes `EmbeddedSummarizer.name` (and so the cache)."""
 
+    # Tuned with bench/tune_embedded.py on the shared dev set (see BENCHMARKS.md).
     centroid_weight: float = 1.0
     title_weight: float = 0.35
-    position_weight: float = 0.35
-    position_decay: float = 0.25
+    position_weight: float = 0.8
+    position_decay: float = 0.5
     redundancy_weight: float = 0.6
     min_words: int = 5
-    max_words: int = 70
+    max_words: int = 50
     max_sentences: int = 250
     batch_size: int = 64
     max_tokens: int = 128
@@ -47,6 +49,37 @@ class ExtractiveOptions:
             self.max_words,
         )
         return "-".join(f"{v:g}" for v in values)
+
+
+_BOILERPLATE = re.compile(
+    r"""^(?:scroll\s+down|click\s+here|read\s+more|related\s*:|watch\s*:|advertisement|
+    share\s+this|follow\s+(?:us|@)|sign\s+up|subscribe\s+(?:to|now)|copyright|
+    all\s+rights\s+reserved|(?:photo|image|picture|video)s?\s*(?::|credit|courtesy)|
+    by\s+\.|last\s+updated|published\s*:|updated\s*:)""",
+    re.IGNORECASE | re.VERBOSE,
+)
+_BOILERPLATE_ANYWHERE = re.compile(
+    r"PUBLISHED:|UPDATED:|Daily Mail Reporter|getty images|\bCLICK HERE\b|"
+    r"scroll down for video|(?:\|[^|]*){3,}",
+    re.IGNORECASE,
+)
+_BYLINE = re.compile(
+    r"^(?i:by)\s+[A-Z][\w'-]+(?:\s+[A-Z][\w'-]+){0,3}"
+    r"(?:\s*(?:,|and)\s*[A-Z][\w'-]+(?:\s+[A-Z][\w'-]+){0,3})*\s*\.?$"
+)
+
+
+def is_boilerplate(sentence: str) -> bool:
+    """Bylines, bylines' timestamps, "Read more" lines, photo credits and link lists."""
+    text = sentence.strip()
+    return bool(
+        _BOILERPLATE.match(text) or _BOILERPLATE_ANYWHERE.search(text) or _BYLINE.match(text)
+    )
+
+
+def clean_sentences(sentences: list[str]) -> list[str]:
+    kept = [s for s in sentences if not is_boilerplate(s)]
+    return kept or sentences
 
 
 def bundled_model_path() -> Path:
@@ -131,7 +164,7 @@ class EmbeddedSummarizer:
         return [self.summarize(document, length) for document in documents]
 
     def summarize(self, document: Document, length: SummaryLength) -> str:
-        sentences = split_sentences(document.text)
+        sentences = clean_sentences(split_sentences(document.text))
         if not sentences:
             return ""
         wanted = length.sentences
@@ -153,25 +186,40 @@ class EmbeddedSummarizer:
     def _select(
         self, title: str, sentences: list[str], candidates: list[int], wanted: int
     ) -> list[int]:
-        opts = self.options
         texts = [sentences[i] for i in candidates]
         has_title = bool(title.strip())
-        vectors = self._encoder.encode([*texts, title] if has_title else texts, opts.batch_size)
-        sentence_vectors = vectors[: len(texts)]
-        centroid = sentence_vectors.mean(axis=0)
-        centroid /= np.linalg.norm(centroid) or 1.0
-        relevance = opts.centroid_weight * (sentence_vectors @ centroid)
-        if has_title:
-            relevance += opts.title_weight * (sentence_vectors @ vectors[-1])
-        positions = np.array(candidates, dtype=np.float32)
-        relevance += opts.position_weight * np.exp(-opts.position_decay * positions)
+        vectors = self._encoder.encode(
+            [*texts, title] if has_title else texts, self.options.batch_size
+        )
+        title_vector = vectors[-1] if has_title else None
+        picked = pick_sentences(
+            vectors[: len(texts)], title_vector, candidates, wanted, self.options
+        )
+        return [candidates[i] for i in picked]
 
-        similarity = sentence_vectors @ sentence_vectors.T
-        chosen: list[int] = []
-        for _ in range(wanted):
-            scores = relevance.copy()
-            if chosen:
-                scores -= opts.redundancy_weight * similarity[:, chosen].max(axis=1)
-            scores[chosen] = -np.inf
-            chosen.append(int(np.argmax(scores)))
-        return [candidates[i] for i in chosen]
+
+def pick_sentences(
+    vectors: np.ndarray,
+    title_vector: np.ndarray | None,
+    positions: Sequence[int],
+    wanted: int,
+    opts: ExtractiveOptions,
+) -> list[int]:
+    """Greedy MMR over centrality, title similarity and a position prior; indices into vectors."""
+    centroid = vectors.mean(axis=0)
+    centroid /= np.linalg.norm(centroid) or 1.0
+    relevance = opts.centroid_weight * (vectors @ centroid)
+    if title_vector is not None:
+        relevance += opts.title_weight * (vectors @ title_vector)
+    relevance += opts.position_weight * np.exp(
+        -opts.position_decay * np.asarray(positions, dtype=np.float32)
+    )
+    similarity = vectors @ vectors.T
+    chosen: list[int] = []
+    for _ in range(min(wanted, len(vectors))):
+        scores = relevance.copy()
+        if chosen:
+            scores -= opts.redundancy_weight * similarity[:, chosen].max(axis=1)
+        scores[chosen] = -np.inf
+        chosen.append(int(np.argmax(scores)))
+    return chosen

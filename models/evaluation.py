@@ -1,0 +1,111 @@
+"""ROUGE evaluation of a summarizer against reference summaries (`briefbot eval`)."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from briefbot.models.base import Document, Summarizer, SummaryLength
+from briefbot.models.sentences import split_sentences
+
+METRICS = ("rouge1", "rouge2", "rougeL", "rougeLsum")
+
+
+class EvalDataError(ValueError):
+    """The evaluation file cannot be used; the message names the line."""
+
+
+@dataclass(frozen=True, slots=True)
+class EvalRecord:
+    id: str
+    title: str
+    text: str
+    reference: str
+    source: str
+
+
+@dataclass(slots=True)
+class EvalReport:
+    scores: dict[str, dict[str, float]]  # source (and "overall") -> metric -> F1 x 100
+    counts: dict[str, int]
+    median_ms: float
+    outputs: list[tuple[str, str]] = field(default_factory=list)
+
+
+def read_records(path: Path) -> list[EvalRecord]:
+    records = []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise EvalDataError(f"cannot read {path}: {exc.strerror}") from None
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise EvalDataError(f"{path.name}:{number}: not valid JSON ({exc.msg})") from None
+        if not isinstance(row, dict) or not row.get("text") or not row.get("summary"):
+            raise EvalDataError(f"{path.name}:{number}: needs 'text' and 'summary'")
+        records.append(
+            EvalRecord(
+                id=str(row.get("id", number)),
+                title=str(row.get("title") or ""),
+                text=str(row["text"]),
+                reference=str(row["summary"]),
+                source=str(row.get("source") or "all"),
+            )
+        )
+    if not records:
+        raise EvalDataError(f"{path} has no records")
+    return records
+
+
+def _sentences_per_line(text: str) -> str:
+    return "\n".join(split_sentences(text))
+
+
+def evaluate(
+    summarizer: Summarizer,
+    records: list[EvalRecord],
+    length: SummaryLength,
+    *,
+    batch_size: int = 8,
+    progress: Callable[[int], None] | None = None,
+) -> EvalReport:
+    from rouge_score import rouge_scorer
+
+    scorer = rouge_scorer.RougeScorer(list(METRICS), use_stemmer=True)
+    per_article_ms: list[float] = []
+    outputs: list[tuple[str, str]] = []
+    for start in range(0, len(records), batch_size):
+        batch = records[start : start + batch_size]
+        began = time.perf_counter()
+        summaries = summarizer.summarize_many([Document(r.text, r.title) for r in batch], length)
+        elapsed_ms = (time.perf_counter() - began) * 1000
+        per_article_ms += [elapsed_ms / len(batch)] * len(batch)
+        outputs += [(r.id, s) for r, s in zip(batch, summaries, strict=True)]
+        if progress is not None:
+            progress(len(batch))
+    values: dict[str, list[dict[str, float]]] = {}
+    for record, (_, summary) in zip(records, outputs, strict=True):
+        result = scorer.score(_sentences_per_line(record.reference), _sentences_per_line(summary))
+        row = {m: result[m].fmeasure * 100 for m in METRICS}
+        for key in (record.source, "overall"):
+            values.setdefault(key, []).append(row)
+    scores = {
+        key: {m: statistics.fmean(v[m] for v in rows) for m in METRICS}
+        for key, rows in values.items()
+    }
+    counts = {key: len(rows) for key, rows in values.items()}
+    return EvalReport(scores, counts, statistics.median(per_article_ms), outputs)
+
+
+def save_outputs(path: Path, outputs: Iterable[tuple[str, str]]) -> None:
+    with path.open("w", encoding="utf-8") as handle:
+        for article_id, summary in outputs:
+            handle.write(json.dumps({"id": article_id, "summary": summary}) + "\n")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
 from typing import Any
@@ -54,6 +56,7 @@ def _menu(commands: tuple[CommandInfo, ...]) -> list[BotCommand]:
 
 
 DIGEST_TICK_SECONDS = 60
+PRECOMPUTE_TASK_KEY = "precompute_task"
 SCHEDULE_DIGESTS_KEY = "schedule_digests"
 
 
@@ -87,6 +90,10 @@ async def post_init(application: Application) -> None:
     if svc.settings.load_samples:
         load_samples_if_empty(svc.store)
     application.bot_data[digest.SCHEDULER_KEY] = DigestScheduler(svc, application.bot)
+    if svc.precomputer is not None:
+        application.bot_data[PRECOMPUTE_TASK_KEY] = asyncio.create_task(
+            svc.precomputer.run_forever(), name="precompute"
+        )
     if application.bot_data.get(SCHEDULE_DIGESTS_KEY, True):
         _start_digest_jobs(application)
     bot = application.bot
@@ -103,6 +110,14 @@ async def post_init(application: Application) -> None:
         svc.store.count(),
         svc.summaries.model_name,
     )
+
+
+async def post_stop(application: Application) -> None:
+    task = application.bot_data.pop(PRECOMPUTE_TASK_KEY, None)
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 async def post_shutdown(application: Application) -> None:
@@ -171,6 +186,7 @@ def build_application(
         .concurrent_updates(PerChatUpdateProcessor())
         .job_queue(BriefbotJobQueue())
         .post_init(post_init)
+        .post_stop(post_stop)
         .post_shutdown(post_shutdown)
     )
     if request is not None:

@@ -73,6 +73,7 @@ class Settings(BaseSettings):
     model_threads: int | None = Field(None, ge=1, le=256, description="CPU threads for the model")
     max_article_chars: int = Field(200_000, ge=1_000, le=5_000_000)
     load_samples: bool = Field(True, description="Load the sample articles into an empty store")
+    precompute: bool = Field(True, description="Summarize new articles in the background")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @field_validator("api_url")

@@ -104,6 +104,7 @@ class ConsoleSession:
             update={"token": SecretStr(CONSOLE_TOKEN), "admins": frozenset({USER_ID})}
         )
         services.settings = settings
+        services.precomputer = None  # the console summarizes on demand
         self.request = ConsoleRequest(self._show)
         self.application = build_application(
             services, request=self.request, polling=False, schedule_digests=False

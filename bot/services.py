@@ -9,6 +9,7 @@ from telegram.ext import ContextTypes
 from briefbot.articles import ArticleStore, TextLimits
 from briefbot.bot.config import Settings
 from briefbot.models import Summarizer, SummaryService, load_summarizer
+from briefbot.models.precompute import SummaryPrecomputer
 
 SERVICES_KEY = "briefbot"
 
@@ -18,6 +19,7 @@ class BotServices:
     settings: Settings
     store: ArticleStore
     summaries: SummaryService
+    precomputer: SummaryPrecomputer | None = None
 
     @classmethod
     def create(cls, settings: Settings, summarizer: Summarizer | None = None) -> BotServices:
@@ -36,7 +38,17 @@ class BotServices:
         except BaseException:
             store.close()
             raise
-        return cls(settings, store, SummaryService(summarizer, store))
+        summaries = SummaryService(summarizer, store)
+        precomputer = (
+            SummaryPrecomputer(summaries, store, batch_size=settings.batch_size)
+            if settings.precompute
+            else None
+        )
+        return cls(settings, store, summaries, precomputer)
+
+    def article_added(self) -> None:
+        if self.precomputer is not None:
+            self.precomputer.notify()
 
     def is_admin(self, user_id: int | None) -> bool:
         return user_id is not None and user_id in self.settings.admins

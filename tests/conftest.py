@@ -34,6 +34,8 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> No
         if name.startswith("BRIEFBOT_"):
             monkeypatch.delenv(name)
     monkeypatch.setenv("BRIEFBOT_CONFIG", str(tmp_path / "no-such-briefbot.toml"))
+    # Tests never reach a model hub; say so, so that nothing even tries.
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
 
 
 @pytest.fixture(scope="session")
@@ -58,6 +60,7 @@ def settings_factory(tmp_path: Path, api: FakeBotApi) -> Callable[..., Settings]
             "database_url": f"sqlite:///{tmp_path / 'briefbot.db'}",
             "admins": frozenset({ADMIN_ID}),
             "load_samples": False,
+            "precompute": False,
         }
         values.update(overrides)
         return Settings(**values)

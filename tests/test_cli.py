@@ -52,7 +52,7 @@ def run_cli(
         ({"BRIEFBOT_TOKEN": "1:a", "BRIEFBOT_DATABASE_URL": "nonsense"}, "BRIEFBOT_DATABASE_URL"),
         (
             {"BRIEFBOT_TOKEN": "1:a", "BRIEFBOT_MODEL": "no-such-model"},
-            "BRIEFBOT_MODEL: unknown model 'no-such-model'",
+            "BRIEFBOT_MODEL: model 'no-such-model' was not found",
         ),
     ],
 )

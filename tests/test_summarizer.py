@@ -76,7 +76,7 @@ def test_summary_prefers_the_topic_over_an_aside(summarizer):
 
 
 def test_unknown_model_fails_clearly():
-    with pytest.raises(ModelLoadError, match="unknown model 'no-such-model'"):
+    with pytest.raises(ModelLoadError, match="model 'no-such-model' was not found"):
         load_summarizer("no-such-model")
 
 

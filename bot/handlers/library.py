@@ -33,6 +33,7 @@ async def _add_article(update: Update, context: ContextTypes.DEFAULT_TYPE, raw: 
         await reply(update, context, views.article_duplicate(result.article))
         return
     logger.info("Admin %s added article %d", user.id if user else "?", result.article.id)
+    services(context).article_added()
     await reply(update, context, views.article_added(result.article))
     await send_article(update, context, result.article, with_summary=True)
 

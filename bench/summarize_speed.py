@@ -1,0 +1,179 @@
+"""Summarization speed: the naive way, one article at a time, vs Briefbot's batched path.
+
+    python bench/summarize_speed.py [--articles 8] [--batch-size 8] [--device cpu]
+
+The model has distilbart-cnn-12-6's shape with random weights (speed does not depend on the
+weights, and nothing can be downloaded here); every article is cut to 512 input tokens and
+every summary is exactly 128 tokens, beam search 4, for both paths. Each variant runs in its
+own process so its peak memory (max RSS) is its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "news-dev.jsonl"
+VOCAB = 50_264
+INPUT_TOKENS = 512
+OUTPUT_TOKENS = 128
+BEAMS = 4
+
+
+def build_model(folder: Path) -> None:
+    import torch
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import BartConfig, BartForConditionalGeneration, PreTrainedTokenizerFast
+
+    vocab = {"<pad>": 0, "<s>": 1, "</s>": 2, "<unk>": 3}
+    vocab |= {f"w{i}": i for i in range(4, VOCAB)}
+    tokenizer = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
+    tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=tokenizer,
+        pad_token="<pad>",
+        bos_token="<s>",
+        eos_token="</s>",
+        unk_token="<unk>",
+        model_max_length=1024,
+    )
+    torch.manual_seed(0)
+    config = BartConfig(  # sshleifer/distilbart-cnn-12-6
+        vocab_size=VOCAB,
+        d_model=1024,
+        encoder_layers=12,
+        decoder_layers=6,
+        encoder_attention_heads=16,
+        decoder_attention_heads=16,
+        encoder_ffn_dim=4096,
+        decoder_ffn_dim=4096,
+        max_position_embeddings=1024,
+        pad_token_id=0,
+        bos_token_id=1,
+        eos_token_id=2,
+        decoder_start_token_id=2,
+    )
+    BartForConditionalGeneration(config).save_pretrained(folder)
+    fast.save_pretrained(folder)
+
+
+def articles(count: int) -> list[str]:
+    if DATA.exists():
+        rows = [json.loads(x) for x in DATA.read_text().splitlines()[:count]]
+        texts = [r["text"] for r in rows]
+    else:
+        texts = ["The council met on Tuesday to discuss the new bridge. " * 80] * count
+    # Vocabulary words, so every article is exactly INPUT_TOKENS tokens long.
+    return [
+        " ".join(
+            f"w{4 + (len(w) * 7919 + i) % (VOCAB - 4)}"
+            for i, w in enumerate(t.split()[: INPUT_TOKENS - 2])
+        )
+        for t in texts
+    ]
+
+
+def run_naive(folder: str, texts: list[str], device: str, queue) -> None:
+    """What pipeline("summarization") did, one article per call. transformers 5 removed that
+    pipeline, so its steps are spelled out: tokenize with truncation, generate, decode."""
+    import torch
+    from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    model = AutoModelForSeq2SeqLM.from_pretrained(folder).to(device).eval()
+    started = time.perf_counter()
+    for text in texts:
+        inputs = tokenizer(text, truncation=True, max_length=1024, return_tensors="pt").to(device)
+        with torch.no_grad():
+            output = model.generate(
+                **inputs,
+                num_beams=BEAMS,
+                min_new_tokens=OUTPUT_TOKENS,
+                max_new_tokens=OUTPUT_TOKENS,
+                early_stopping=True,
+            )
+        tokenizer.batch_decode(output, skip_special_tokens=True)
+    queue.put((time.perf_counter() - started, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
+
+
+def run_briefbot(
+    folder: str, texts: list[str], device: str, batch: int, dtype: str, quantize: bool, queue
+) -> None:
+    from briefbot.models import Document, SummaryLength
+    from briefbot.models.runtime import RuntimeOptions
+    from briefbot.models.seq2seq import GenerationOptions, Seq2SeqSummarizer
+
+    model = Seq2SeqSummarizer.load(
+        folder,
+        runtime=RuntimeOptions(device=device, dtype=dtype, quantize=quantize, batch_size=batch),
+        generation=GenerationOptions(
+            num_beams=BEAMS,
+            min_length=OUTPUT_TOKENS + 1,
+            max_length=OUTPUT_TOKENS + 1,
+            early_stopping=True,
+        ),
+    )
+    started = time.perf_counter()
+    model.summarize_many([Document(t) for t in texts], SummaryLength.STANDARD)
+    queue.put((time.perf_counter() - started, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
+
+
+def measure(target, *args) -> tuple[float, float]:
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    process = context.Process(target=target, args=(*args, queue))
+    process.start()
+    try:
+        seconds, max_rss_kb = queue.get(timeout=3600)
+    except Exception:
+        process.kill()
+        raise SystemExit(f"{target.__name__} failed; see its traceback above") from None
+    process.join()
+    return seconds, max_rss_kb / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--articles", type=int, default=8)
+    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    args = parser.parse_args()
+    texts = articles(args.articles)
+    with tempfile.TemporaryDirectory() as folder:
+        build_model(Path(folder))
+        print(
+            f"{len(texts)} articles, {INPUT_TOKENS} tokens in, {OUTPUT_TOKENS} out, "
+            f"beam {BEAMS}, distilbart-cnn-12-6 shape, device {args.device}"
+        )
+        naive_s, naive_mb = measure(run_naive, folder, texts, args.device)
+        naive_rate = len(texts) / naive_s
+        print(
+            f"naive (pipeline steps), one at a time, fp32: {naive_rate:.3f} articles/s, "
+            f"peak {naive_mb:.0f} MB"
+        )
+        variants = [("batched fp32", "float32", False)]
+        if args.device == "cpu":
+            variants.append(("batched int8 (BRIEFBOT_QUANTIZE)", "float32", True))
+        else:
+            variants.append(("batched bf16", "bfloat16", False))
+        for label, dtype, quantize in variants:
+            seconds, mb = measure(
+                run_briefbot, folder, texts, args.device, args.batch_size, dtype, quantize
+            )
+            rate = len(texts) / seconds
+            print(
+                f"briefbot {label}, batch {args.batch_size}: {rate:.3f} articles/s, "
+                f"peak {mb:.0f} MB, {rate / naive_rate:.2f}x naive"
+            )
+
+
+if __name__ == "__main__":
+    main()

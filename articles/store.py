@@ -243,12 +243,6 @@ class ArticleStore:
             rows = session.scalars(select(ChatRow).where(ChatRow.subscribed.is_(True)))
             return [_chat(row) for row in rows]
 
-    def advance_watermark(self, chat_id: int, article_id: int) -> None:
-        with self._session() as session:
-            row = session.get(ChatRow, chat_id)
-            if row is not None and article_id > (row.digest_watermark or 0):
-                row.digest_watermark = article_id
-
     def articles_after(self, article_id: int, limit: int) -> list[Article]:
         """Articles stored after `article_id`, newest first."""
         with self._session() as session:

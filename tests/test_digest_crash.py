@@ -46,7 +46,8 @@ def wait_until(condition, timeout: float) -> None:
         time.sleep(0.005)
 
 
-def test_kill_during_fan_out_and_restart(tmp_path: Path, api):
+def digests_due_now(tmp_path: Path, api, send_rate: int) -> tuple[str, str, dict[str, str]]:
+    """A database where every chat in CHATS is due a digest now; returns url, zone, env."""
     now = datetime.now(UTC)
     zone = zone_where_it_is_six_am(now)
     url = f"sqlite:///{tmp_path / 'bot.db'}"
@@ -57,18 +58,22 @@ def test_kill_during_fan_out_and_restart(tmp_path: Path, api):
         store.set_digest_schedule(
             chat_id, digest_time="05:00", timezone=zone, now=now - timedelta(days=1)
         )
-    store.add_article("Crash test news", ARTICLE_TEXT)
+    store.add_article("Digest test news", ARTICLE_TEXT)
     store.close()
-
-    api.send_delay = 0.01
     env = {k: v for k, v in os.environ.items() if not k.startswith("BRIEFBOT_")} | {
         "BRIEFBOT_TOKEN": api.token,
         "BRIEFBOT_API_URL": api.url,
         "BRIEFBOT_DATABASE_URL": url,
         "BRIEFBOT_LOAD_SAMPLES": "false",
-        "BRIEFBOT_SEND_RATE": "150",
+        "BRIEFBOT_SEND_RATE": str(send_rate),
         "BRIEFBOT_CONFIG": str(tmp_path / "none.toml"),
     }
+    return url, zone, env
+
+
+def test_kill_during_fan_out_and_restart(tmp_path: Path, api):
+    url, zone, env = digests_due_now(tmp_path, api, send_rate=150)
+    api.send_delay = 0.01
     kill_after = random.Random().randint(20, 250)
     process = start(env, tmp_path)
     try:
@@ -97,26 +102,7 @@ def test_kill_during_fan_out_and_restart(tmp_path: Path, api):
 
 
 def test_sigterm_during_fan_out_stops_promptly_and_resumes(tmp_path: Path, api):
-    now = datetime.now(UTC)
-    zone = zone_where_it_is_six_am(now)
-    url = f"sqlite:///{tmp_path / 'bot.db'}"
-    store = ArticleStore.open(url)
-    for chat_id in CHATS:
-        api.private_chat(chat_id)
-        store.touch_chat(chat_id, "private")
-        store.set_digest_schedule(
-            chat_id, digest_time="05:00", timezone=zone, now=now - timedelta(days=1)
-        )
-    store.add_article("Shutdown test news", ARTICLE_TEXT)
-    store.close()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BRIEFBOT_")} | {
-        "BRIEFBOT_TOKEN": api.token,
-        "BRIEFBOT_API_URL": api.url,
-        "BRIEFBOT_DATABASE_URL": url,
-        "BRIEFBOT_LOAD_SAMPLES": "false",
-        "BRIEFBOT_SEND_RATE": "40",  # 300 chats would take 7.5 s
-        "BRIEFBOT_CONFIG": str(tmp_path / "none.toml"),
-    }
+    _, _, env = digests_due_now(tmp_path, api, send_rate=40)  # 300 chats would take 7.5 s
     process = start(env, tmp_path)
     try:
         wait_until(lambda: len(api.sent) >= 40, timeout=120)

@@ -11,6 +11,7 @@ own process so its peak memory (max RSS) is its own.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import multiprocessing
 import resource
@@ -104,6 +105,28 @@ def run_naive(folder: str, texts: list[str], device: str, queue) -> None:
     queue.put((time.perf_counter() - started, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
 
 
+def run_ct2(folder: str, texts: list[str], device: str, batch: int, quantize: bool, queue) -> None:
+    from briefbot.models import Document, SummaryLength
+    from briefbot.models.ct2 import CTranslate2Summarizer
+    from briefbot.models.runtime import RuntimeOptions
+    from briefbot.models.seq2seq import GenerationOptions
+
+    model = CTranslate2Summarizer.load_converted(
+        Path(folder),
+        Path(folder).parent,
+        source="bench",
+        runtime=RuntimeOptions(
+            device=device, quantize=quantize, batch_size=batch, engine="ctranslate2"
+        ),
+        generation=GenerationOptions(
+            num_beams=BEAMS, min_length=OUTPUT_TOKENS, max_length=OUTPUT_TOKENS
+        ),
+    )
+    started = time.perf_counter()  # conversion, done once per model, is not timed
+    model.summarize_many([Document(t) for t in texts], SummaryLength.STANDARD)
+    queue.put((time.perf_counter() - started, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
+
+
 def run_briefbot(
     folder: str, texts: list[str], device: str, batch: int, dtype: str, quantize: bool, queue
 ) -> None:
@@ -147,7 +170,8 @@ def main() -> None:
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     args = parser.parse_args()
     texts = articles(args.articles)
-    with tempfile.TemporaryDirectory() as folder:
+    with tempfile.TemporaryDirectory() as workspace:
+        folder = str(Path(workspace) / "distilbart-shape")
         build_model(Path(folder))
         print(
             f"{len(texts)} articles, {INPUT_TOKENS} tokens in, {OUTPUT_TOKENS} out, "
@@ -172,6 +196,16 @@ def main() -> None:
             print(
                 f"briefbot {label}, batch {args.batch_size}: {rate:.3f} articles/s, "
                 f"peak {mb:.0f} MB, {rate / naive_rate:.2f}x naive"
+            )
+        if importlib.util.find_spec("ctranslate2") is None:
+            print("ctranslate2 is not installed: its runtime was not measured")
+            return
+        for label, quantize in (("ctranslate2 float", False), ("ctranslate2 int8", True)):
+            seconds, mb = measure(run_ct2, folder, texts, args.device, args.batch_size, quantize)
+            rate = len(texts) / seconds
+            print(
+                f"briefbot {label} (BRIEFBOT_RUNTIME=ctranslate2), batch {args.batch_size}: "
+                f"{rate:.3f} articles/s, peak {mb:.0f} MB, {rate / naive_rate:.2f}x naive"
             )
 
 

@@ -143,7 +143,7 @@ def _summarizer(settings: Settings, spec: str, setting: str = "BRIEFBOT_MODEL"):
             spec,
             threads=settings.model_threads,
             models_dir=settings.models_dir,
-            runtime=settings.runtime(),
+            runtime=settings.runtime_options(),
         )
     except ModelLoadError as exc:
         raise CliError(f"{setting}: {exc}") from None

@@ -68,7 +68,10 @@ class Settings(BaseSettings):
     precision: Literal["auto", "float32", "bfloat16", "float16"] = Field(
         "auto", description="Model precision (auto: bf16 on CUDA, float32 on CPU)"
     )
-    quantize: bool = Field(False, description="Dynamic int8 quantization on the CPU")
+    quantize: bool = Field(False, description="int8 weights (transformers: CPU only)")
+    runtime: Literal["transformers", "ctranslate2"] = Field(
+        "transformers", description="How abstractive models run; ctranslate2 converts them once"
+    )
     batch_size: int = Field(8, ge=1, le=512, description="Articles per model batch")
     model_threads: int | None = Field(None, ge=1, le=256, description="CPU threads for the model")
     max_article_chars: int = Field(200_000, ge=1_000, le=5_000_000)
@@ -138,13 +141,14 @@ class Settings(BaseSettings):
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
-    def runtime(self) -> RuntimeOptions:
+    def runtime_options(self) -> RuntimeOptions:
         return RuntimeOptions(
             device=self.device,
             dtype=self.precision,
             threads=self.model_threads,
             quantize=self.quantize,
             batch_size=self.batch_size,
+            engine=self.runtime,
         )
 
     def require_token(self) -> str:

@@ -33,7 +33,7 @@ class BotServices:
                     settings.model,
                     threads=settings.model_threads,
                     models_dir=settings.models_dir,
-                    runtime=settings.runtime(),
+                    runtime=settings.runtime_options(),
                 )
         except BaseException:
             store.close()

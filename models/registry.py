@@ -76,8 +76,19 @@ def load_summarizer(
 
     runtime = runtime or RuntimeOptions(threads=threads)
     folder = resolve_model_folder(spec, models_dir)
+    if folder is not None and runtime.engine == "ctranslate2":
+        from briefbot.models.ct2 import CTranslate2Summarizer
+
+        return CTranslate2Summarizer.load_converted(
+            folder, models_dir, source=spec, runtime=runtime
+        )
     if folder is not None:
         return Seq2SeqSummarizer.load(folder, source=spec, runtime=runtime)
+    if runtime.engine == "ctranslate2":
+        raise ModelLoadError(
+            f"model {spec!r} was not found as a folder or in {models_dir}/; the ctranslate2 "
+            f"runtime converts local folders: run `briefbot models pull {spec}` first"
+        )
     if Path(spec).expanduser().is_absolute() or spec.startswith("."):
         raise ModelLoadError(f"model folder {spec} does not exist")
     try:

@@ -17,8 +17,9 @@ class RuntimeOptions:
     device: DeviceChoice = "auto"
     dtype: DtypeChoice = "auto"
     threads: int | None = None
-    quantize: bool = False  # dynamic int8 for Linear layers, CPU only
+    quantize: bool = False  # dynamic int8 for Linear layers (transformers: CPU only)
     batch_size: int = 8
+    engine: Literal["transformers", "ctranslate2"] = "transformers"
 
 
 @dataclass(frozen=True, slots=True)

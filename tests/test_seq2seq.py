@@ -197,3 +197,39 @@ def test_run_exits_2_for_a_missing_model(tmp_path: Path):
     assert result.stderr.strip().splitlines() == [
         f"briefbot: BRIEFBOT_MODEL: model folder {tmp_path / 'missing-model'} does not exist"
     ]
+
+
+def test_ctranslate2_runtime_converts_once_and_matches(tmp_path: Path, bart_folder, t5_folder):
+    document = [Document("The council met on Tuesday to discuss the bridge. It took long.")]
+    reference = load_summarizer(str(bart_folder), models_dir=tmp_path)
+    fast = load_summarizer(
+        str(bart_folder), models_dir=tmp_path, runtime=RuntimeOptions(engine="ctranslate2")
+    )
+    assert fast.name.startswith("ct2-float32:") and fast.name != reference.name
+    converted = tmp_path / f"{bart_folder.name}.ct2-float"
+    assert (converted / "model.bin").is_file()
+    stamp = (converted / "model.bin").stat().st_mtime_ns
+    [expected] = reference.summarize_many(document, SummaryLength.STANDARD)
+    [got] = fast.summarize_many(document, SummaryLength.STANDARD)
+    # Same weights, same beam search: the same words (the last step may differ by a token).
+    assert got.split()[:3] == expected.split()[:3]
+    again = load_summarizer(
+        str(bart_folder), models_dir=tmp_path, runtime=RuntimeOptions(engine="ctranslate2")
+    )
+    assert (converted / "model.bin").stat().st_mtime_ns == stamp  # not converted twice
+    [long_summary] = again.summarize_many([Document(LONG_ARTICLE)], SummaryLength.STANDARD)
+    assert long_summary and again.stats.reduce_rounds >= 1
+    int8 = load_summarizer(
+        str(t5_folder),
+        models_dir=tmp_path,
+        runtime=RuntimeOptions(engine="ctranslate2", quantize=True),
+    )
+    assert int8.name.startswith("ct2-int8:")
+    assert int8.summarize_many(document, SummaryLength.SHORT)[0]
+
+
+def test_ctranslate2_needs_a_local_folder(tmp_path: Path):
+    with pytest.raises(ModelLoadError, match="converts local folders"):
+        load_summarizer(
+            "some/model", models_dir=tmp_path, runtime=RuntimeOptions(engine="ctranslate2")
+        )

@@ -34,6 +34,7 @@ class ChatState:
     schedule_changed_at: datetime | None = None
     digest_watermark: int = 0
     title: str | None = None
+    summary_length: str = "standard"
 
 
 @dataclass(frozen=True, slots=True)

@@ -69,6 +69,7 @@ class ChatRow(Base):
     timezone: Mapped[str | None] = mapped_column(String(64))
     digest_time: Mapped[str | None] = mapped_column(String(5))
     digest_days: Mapped[str] = mapped_column(String(8), default="daily")
+    summary_length: Mapped[str] = mapped_column(String(16), default="standard")
     # Digests are due only for scheduled times after this instant (subscription or change).
     schedule_changed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     # Highest article id already offered to this chat in a digest.

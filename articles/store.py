@@ -52,6 +52,7 @@ def _chat(row: ChatRow) -> ChatState:
         schedule_changed_at=row.schedule_changed_at,
         digest_watermark=row.digest_watermark or 0,
         title=row.title,
+        summary_length=row.summary_length or "standard",
     )
 
 
@@ -191,6 +192,12 @@ class ArticleStore:
             row = session.get(ChatRow, chat_id)
             if row is not None:
                 row.current_article_id = article_id
+
+    def set_summary_length(self, chat_id: int, length: str) -> None:
+        with self._session() as session:
+            row = session.get(ChatRow, chat_id)
+            if row is not None:
+                row.summary_length = length
 
     def set_subscribed(self, chat_id: int, subscribed: bool, now: datetime | None = None) -> bool:
         """Set the digest subscription; returns whether it changed."""

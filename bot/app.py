@@ -134,6 +134,7 @@ def register_handlers(application: Application) -> None:
         "next": reading.next_article,
         "prev": reading.previous_article,
         "latest": reading.latest,
+        "length": reading.length_command,
         "digest": digest.digest,
         "stats": admin.stats,
         "subscribe": subscription.subscribe,

@@ -144,6 +144,7 @@ def _summarizer(settings: Settings, spec: str, setting: str = "BRIEFBOT_MODEL"):
             threads=settings.model_threads,
             models_dir=settings.models_dir,
             runtime=settings.runtime_options(),
+            generation=settings.generation_options(),
         )
     except ModelLoadError as exc:
         raise CliError(f"{setting}: {exc}") from None

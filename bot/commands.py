@@ -18,6 +18,7 @@ COMMANDS: tuple[CommandInfo, ...] = (
     CommandInfo("next", "Next (newer) article with its summary"),
     CommandInfo("prev", "Previous (older) article with its summary"),
     CommandInfo("latest", "The 10 newest articles"),
+    CommandInfo("length", "Summary length for this chat: short, standard or long"),
     CommandInfo("digest", "Digest time and zone: /digest 07:30 Europe/Berlin, or off"),
     CommandInfo("subscribe", "Get the morning digest in this chat"),
     CommandInfo("unsubscribe", "Stop the morning digest in this chat"),

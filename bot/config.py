@@ -22,6 +22,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from briefbot.models.runtime import RuntimeOptions
+from briefbot.models.seq2seq import GenerationOptions
 
 ENV_PREFIX = "BRIEFBOT_"
 CONFIG_FILE_VARIABLE = "BRIEFBOT_CONFIG"
@@ -73,6 +74,10 @@ class Settings(BaseSettings):
         "transformers", description="How abstractive models run; ctranslate2 converts them once"
     )
     batch_size: int = Field(8, ge=1, le=512, description="Articles per model batch")
+    generation: dict[str, float | int | bool] = Field(
+        default_factory=dict,
+        description='Overrides for the model\'s generation settings, e.g. {"num_beams": 2}',
+    )
     model_threads: int | None = Field(None, ge=1, le=256, description="CPU threads for the model")
     max_article_chars: int = Field(200_000, ge=1_000, le=5_000_000)
     load_samples: bool = Field(True, description="Load the sample articles into an empty store")
@@ -98,6 +103,15 @@ class Settings(BaseSettings):
             if bad:
                 raise ValueError(f"expected comma-separated numeric user ids, got {bad[0]!r}")
             return frozenset(int(item) for item in items)
+        return value
+
+    @field_validator("generation")
+    @classmethod
+    def _check_generation(cls, value: dict[str, Any]) -> dict[str, Any]:
+        known = set(GenerationOptions.__dataclass_fields__)
+        unknown = sorted(set(value) - known)
+        if unknown:
+            raise ValueError(f"unknown setting {unknown[0]!r}; known: {', '.join(sorted(known))}")
         return value
 
     @field_validator("database_url")
@@ -150,6 +164,9 @@ class Settings(BaseSettings):
             batch_size=self.batch_size,
             engine=self.runtime,
         )
+
+    def generation_options(self) -> GenerationOptions:
+        return GenerationOptions(**self.generation)  # type: ignore[arg-type]
 
     def require_token(self) -> str:
         if self.token is None or not self.token.get_secret_value().strip():

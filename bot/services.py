@@ -34,6 +34,7 @@ class BotServices:
                     threads=settings.model_threads,
                     models_dir=settings.models_dir,
                     runtime=settings.runtime_options(),
+                    generation=settings.generation_options(),
                 )
         except BaseException:
             store.close()

@@ -120,7 +120,7 @@ def help_text(is_admin: bool) -> str:
     commands = COMMANDS if is_admin else PUBLIC_COMMANDS
     lines = [f"/{c.name} - {escape(c.description)}" for c in commands]
     text = "<b>What I can do</b>\n" + "\n".join(lines)
-    text += "\n\nUse /summary short or /summary long for a shorter or longer summary."
+    text += "\n\nUse /summary short or /summary long for one shorter or longer summary."
     if is_admin:
         text += (
             "\n\nAs an admin you can also send me an article: title on the first line, text below."
@@ -135,6 +135,24 @@ def unknown_command(command: str) -> str:
 def length_usage(argument: str) -> str:
     choices = ", ".join(length.value for length in SummaryLength)
     return f"Unknown summary length {escape(argument)!r}. Choose one of: {choices}."
+
+
+_LENGTH_WORDS = {
+    "short": "short (one sentence)",
+    "standard": "standard (about three sentences)",
+    "long": "long (about five sentences)",
+}
+
+
+def length_status(length: str) -> str:
+    return (
+        f"Summaries in this chat are {_LENGTH_WORDS.get(length, length)}. "
+        "Change it with /length short, /length standard or /length long."
+    )
+
+
+def length_set(length: str) -> str:
+    return f"✅ Summaries in this chat are now {_LENGTH_WORDS.get(length, length)}."
 
 
 def article_added(article: Article) -> str:

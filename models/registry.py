@@ -8,6 +8,7 @@ from pathlib import Path
 
 from briefbot.models.base import ModelLoadError, Summarizer
 from briefbot.models.runtime import RuntimeOptions
+from briefbot.models.seq2seq import GenerationOptions, Seq2SeqSummarizer
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +60,7 @@ def load_summarizer(
     threads: int | None = None,
     models_dir: Path = DEFAULT_MODELS_DIR,
     runtime: RuntimeOptions | None = None,
+    generation: GenerationOptions | None = None,
 ) -> Summarizer:
     """Load the summarizer named by `spec`; raises ModelLoadError, never falls back silently.
 
@@ -72,18 +74,16 @@ def load_summarizer(
         logger.info("Loaded summarizer %s", summarizer.name)
         return summarizer
 
-    from briefbot.models.seq2seq import Seq2SeqSummarizer
-
     runtime = runtime or RuntimeOptions(threads=threads)
     folder = resolve_model_folder(spec, models_dir)
     if folder is not None and runtime.engine == "ctranslate2":
         from briefbot.models.ct2 import CTranslate2Summarizer
 
         return CTranslate2Summarizer.load_converted(
-            folder, models_dir, source=spec, runtime=runtime
+            folder, models_dir, source=spec, runtime=runtime, generation=generation
         )
     if folder is not None:
-        return Seq2SeqSummarizer.load(folder, source=spec, runtime=runtime)
+        return Seq2SeqSummarizer.load(folder, source=spec, runtime=runtime, generation=generation)
     if runtime.engine == "ctranslate2":
         raise ModelLoadError(
             f"model {spec!r} was not found as a folder or in {models_dir}/; the ctranslate2 "
@@ -92,7 +92,9 @@ def load_summarizer(
     if Path(spec).expanduser().is_absolute() or spec.startswith("."):
         raise ModelLoadError(f"model folder {spec} does not exist")
     try:
-        return Seq2SeqSummarizer.load(spec, source=spec, runtime=runtime, local_only=True)
+        return Seq2SeqSummarizer.load(
+            spec, source=spec, runtime=runtime, generation=generation, local_only=True
+        )
     except ModelLoadError:
         raise ModelLoadError(
             f"model {spec!r} was not found: it is not a folder, not in {models_dir}/ and not in "

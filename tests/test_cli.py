@@ -51,6 +51,11 @@ def run_cli(
         ({"BRIEFBOT_TOKEN": "1:a", "BRIEFBOT_DIGEST_TIME": "7am"}, "BRIEFBOT_DIGEST_TIME"),
         ({"BRIEFBOT_TOKEN": "1:a", "BRIEFBOT_DATABASE_URL": "nonsense"}, "BRIEFBOT_DATABASE_URL"),
         (
+            {"BRIEFBOT_TOKEN": "1:a", "BRIEFBOT_GENERATION": '{"beams": 2}'},
+            "BRIEFBOT_GENERATION: unknown setting 'beams'",
+        ),
+        ({"BRIEFBOT_TOKEN": "1:a", "BRIEFBOT_RUNTIME": "onnx"}, "BRIEFBOT_RUNTIME"),
+        (
             {"BRIEFBOT_TOKEN": "1:a", "BRIEFBOT_MODEL": "no-such-model"},
             "BRIEFBOT_MODEL: model 'no-such-model' was not found",
         ),

@@ -155,8 +155,28 @@ def test_command_menu_registered(library, api):
         "next",
         "prev",
         "latest",
+        "length",
         "digest",
         "subscribe",
         "unsubscribe",
         "help",
     ]
+
+
+def test_chat_summary_length(library, reader, api):
+    bot, _ = library
+    assert "standard (about three sentences)" in texts(reader.say("/length"))[0]
+    standard = texts(reader.say("/summary"))[0].split("\n\n", 1)[1]
+    assert "now short (one sentence)" in texts(reader.say("/length short"))[0]
+    assert bot.services.store.get_chat(READER_ID).summary_length == "short"
+    short = texts(reader.say("/summary"))[0].split("\n\n", 1)[1]
+    assert len(short) < len(standard)
+    prev_short = texts(reader.say("/prev"))[0].split("\n\n", 1)[1]
+    assert prev_short.count(". ") == 0  # one sentence on navigation too
+    # A one-off length does not change the chat's default.
+    assert len(texts(reader.say("/summary long"))[0]) > len(short)
+    assert bot.services.store.get_chat(READER_ID).summary_length == "short"
+    assert "Unknown summary length" in texts(reader.say("/length tiny"))[0]
+
+    group = api.group_chat(-100777, admins=set())
+    assert "only this group's admins" in texts(Talk(api, group, READER_ID).say("/length long"))[0]

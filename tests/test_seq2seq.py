@@ -233,3 +233,14 @@ def test_ctranslate2_needs_a_local_folder(tmp_path: Path):
         load_summarizer(
             "some/model", models_dir=tmp_path, runtime=RuntimeOptions(engine="ctranslate2")
         )
+
+
+def test_generation_overrides_from_the_configuration(tmp_path: Path, bart_folder, monkeypatch):
+    from briefbot.bot.config import load_settings
+
+    monkeypatch.setenv("BRIEFBOT_GENERATION", '{"num_beams": 1, "max_length": 12}')
+    settings = load_settings()
+    model = load_summarizer(
+        str(bart_folder), models_dir=tmp_path, generation=settings.generation_options()
+    )
+    assert model.generation["num_beams"] == 1 and model.generation["max_length"] == 12

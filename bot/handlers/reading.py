@@ -47,21 +47,26 @@ async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     await reply(update, context, views.help_text(is_bot_admin(update, context)))
 
 
-def _parse_length(args: list[str] | None) -> SummaryLength | str:
-    if not args:
-        return SummaryLength.STANDARD
-    word = args[0].lower()
+def _parse_length(word: str) -> SummaryLength | None:
     try:
-        return SummaryLength(word)
+        return SummaryLength(word.lower())
     except ValueError:
-        return word
+        return None
+
+
+def chat_length(update: Update, context: ContextTypes.DEFAULT_TYPE) -> SummaryLength:
+    """The chat's default summary length (/length)."""
+    return _parse_length(chat_state(update, context).summary_length) or SummaryLength.STANDARD
 
 
 async def summary(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    length = _parse_length(context.args)
-    if not isinstance(length, SummaryLength):
-        await reply(update, context, views.length_usage(length))
-        return
+    if context.args:
+        length = _parse_length(context.args[0])
+        if length is None:
+            await reply(update, context, views.length_usage(context.args[0]))
+            return
+    else:
+        length = chat_length(update, context)
     article = current_article(update, context)
     if article is None:
         await reply(update, context, views.EMPTY_STORE)
@@ -81,7 +86,26 @@ async def _move(update: Update, context: ContextTypes.DEFAULT_TYPE, action: Acti
             update, context, views.CAUGHT_UP if action is Action.NEXT else views.FIRST_ARTICLE
         )
         return
-    await send_article(update, context, target, with_summary=True)
+    await send_article(
+        update, context, target, with_summary=True, length=chat_length(update, context)
+    )
+
+
+async def length_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Show or set the chat's default summary length."""
+    state = chat_state(update, context)
+    if not context.args:
+        await reply(update, context, views.length_status(state.summary_length))
+        return
+    length = _parse_length(context.args[0])
+    if length is None:
+        await reply(update, context, views.length_usage(context.args[0]))
+        return
+    if not await can_manage_chat(update, context):
+        await reply(update, context, views.NOT_GROUP_ADMIN)
+        return
+    services(context).store.set_summary_length(state.chat_id, length.value)
+    await reply(update, context, views.length_set(length.value))
 
 
 async def next_article(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -130,15 +154,16 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await query.answer()
     chat_state(update, context)
 
+    length = chat_length(update, context)
     if press.action is Action.OPEN or not isinstance(query.message, Message):
-        await send_article(update, context, target, with_summary=True)
+        await send_article(update, context, target, with_summary=True, length=length)
         return
     store.set_current_article(chat.id, target.id)
-    text = await render_article(context, chat.id, target, with_summary=True)
+    text = await render_article(context, chat.id, target, with_summary=True, length=length)
     try:
         await query.edit_message_text(text, reply_markup=views.article_keyboard(target))
     except BadRequest as exc:
         if is_not_modified(exc):
             return
         logger.info("Could not edit message %s (%s); sending a new one", query.message.id, exc)
-        await send_article(update, context, target, with_summary=True)
+        await send_article(update, context, target, with_summary=True, length=length)

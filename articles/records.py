@@ -16,6 +16,8 @@ class Article:
     added_by: int | None
     added_at: datetime
     origin: str
+    author: str | None = None
+    published: str | None = None
 
     @property
     def word_count(self) -> int:

@@ -54,6 +54,8 @@ class ArticleRow(Base):
     added_by: Mapped[int | None] = mapped_column(BigInteger)
     added_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     origin: Mapped[str] = mapped_column(String(32), default="telegram")
+    author: Mapped[str | None] = mapped_column(String(256))
+    published: Mapped[str | None] = mapped_column(String(32))
 
 
 class ChatRow(Base):

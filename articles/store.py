@@ -37,6 +37,8 @@ def _article(row: ArticleRow) -> Article:
         added_by=row.added_by,
         added_at=row.added_at,
         origin=row.origin,
+        author=row.author,
+        published=row.published,
     )
 
 
@@ -102,6 +104,8 @@ class ArticleStore:
         url: str | None = None,
         added_by: int | None = None,
         origin: str = "telegram",
+        author: str | None = None,
+        published: str | None = None,
     ) -> AddResult:
         """Store an article unless the same body is already stored; raises ArticleRejected."""
         title, text = validate_article(title, text, self.limits)
@@ -120,6 +124,8 @@ class ArticleStore:
                     content_hash=digest,
                     added_by=added_by,
                     origin=origin,
+                    author=(author or "")[:256] or None,
+                    published=(published or "")[:32] or None,
                 )
                 session.add(row)
                 session.flush()

@@ -156,6 +156,11 @@ def register_handlers(application: Application) -> None:
     )
     application.add_handler(
         MessageHandler(
+            NEW_MESSAGES & filters.ChatType.PRIVATE & filters.Document.ALL, library.document
+        )
+    )
+    application.add_handler(
+        MessageHandler(
             NEW_MESSAGES & filters.ChatType.PRIVATE & ~filters.TEXT & ~filters.StatusUpdate.ALL,
             fallback.other_private_message,
         )
@@ -176,7 +181,7 @@ def build_application(
         ApplicationBuilder()
         .token(settings.require_token())
         .base_url(settings.api_url)
-        .base_file_url(file_url_for(settings.api_url))
+        .base_file_url(settings.file_url or file_url_for(settings.api_url))
         .defaults(
             Defaults(
                 parse_mode=ParseMode.HTML,

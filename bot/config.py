@@ -21,6 +21,7 @@ from pydantic_settings import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from briefbot.articles.web import FetchLimits
 from briefbot.models.runtime import RuntimeOptions
 from briefbot.models.seq2seq import GenerationOptions
 
@@ -41,6 +42,9 @@ class Settings(BaseSettings):
     api_url: str = Field(
         "https://api.telegram.org/bot",
         description="Bot API base URL; the token is appended (or replaces {token})",
+    )
+    file_url: str | None = Field(
+        None, description="Bot API file URL; by default API_URL with /bot turned into /file/bot"
     )
     admins: Annotated[frozenset[int], NoDecode] = Field(
         frozenset(), description="Telegram user ids allowed to manage articles"
@@ -80,13 +84,20 @@ class Settings(BaseSettings):
     )
     model_threads: int | None = Field(None, ge=1, le=256, description="CPU threads for the model")
     max_article_chars: int = Field(200_000, ge=1_000, le=5_000_000)
+    allow_private_urls: bool = Field(
+        False, description="Allow links to loopback, private and link-local addresses"
+    )
+    fetch_timeout: float = Field(15.0, gt=0, le=120, description="Seconds to fetch a page")
+    max_page_bytes: int = Field(5_000_000, ge=10_000, le=50_000_000)
     load_samples: bool = Field(True, description="Load the sample articles into an empty store")
     precompute: bool = Field(True, description="Summarize new articles in the background")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
-    @field_validator("api_url")
+    @field_validator("api_url", "file_url")
     @classmethod
-    def _check_api_url(cls, value: str) -> str:
+    def _check_api_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         value = value.strip()
         if not re.match(r"^https?://[^/\s:]+(:\d{1,5})?(/\S*)?$", value):
             raise ValueError(
@@ -167,6 +178,13 @@ class Settings(BaseSettings):
 
     def generation_options(self) -> GenerationOptions:
         return GenerationOptions(**self.generation)  # type: ignore[arg-type]
+
+    def fetch_limits(self) -> FetchLimits:
+        return FetchLimits(
+            timeout=self.fetch_timeout,
+            max_bytes=self.max_page_bytes,
+            allow_private=self.allow_private_urls,
+        )
 
     def require_token(self) -> str:
         if self.token is None or not self.token.get_secret_value().strip():

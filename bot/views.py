@@ -163,6 +163,22 @@ def article_duplicate(article: Article) -> str:
     return f"ℹ️ Already stored as #{article.id}: {escape(article.title)}"
 
 
+def link_rejected(url: str, reason: str) -> str:
+    shown = url if len(url) <= 80 else url[:79] + "…"
+    return f"⚠️ Not added: {escape(shown)}: {escape(reason)}."
+
+
+DOCUMENT_KINDS = "only .txt, .md and .html documents can be added"
+
+
+def document_rejected(name: str, reason: str) -> str:
+    return f"⚠️ Not added: {escape(name[:80])}: {escape(reason)}."
+
+
+def too_many_links(limit: int) -> str:
+    return f"ℹ️ I take at most {limit} links per message; the rest were left out."
+
+
 def article_rejected(reason: str) -> str:
     return f"⚠️ Not added: {escape(reason)}."
 
@@ -180,6 +196,10 @@ def clip(text: str, limit: int) -> str:
 def article_card(article: Article, summary: str | None = None) -> str:
     header = f"<b>{escape(article.title)}</b>"
     details = [f"#{article.id}", f"{reading_minutes(article.text)} min read"]
+    if article.published:
+        details.insert(0, escape(article.published))
+    if article.author:
+        details.insert(0, f"by {escape(article.author)}")
     if article.url:
         details.insert(0, f'<a href="{escape(article.url, quote=True)}">Source</a>')
     text = f"{header}\n{' · '.join(details)}"

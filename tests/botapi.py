@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, unquote
 
 ALLOWED_TAGS = {
     "b",
@@ -160,6 +160,8 @@ class FakeBotApi:
         self._failures: list[Failure] = []
         self._chat_failures: dict[int, list[tuple[Failure, float]]] = {}
         self.sent: list[dict[str, Any]] = []  # messages Telegram accepted, in order
+        self.files: dict[str, bytes] = {}  # file_id -> content
+        self.files_by_path: dict[str, bytes] = {}
         self.send_delay = 0.0  # seconds each sendMessage takes
         self.rate_limit: float | None = None  # sendMessage calls per second, all chats
         self.rejected_for_rate = 0
@@ -243,6 +245,28 @@ class FakeBotApi:
                 if remaining <= 0:
                     raise AssertionError(f"expected {total} messages, got {len(self.sent)}")
                 self._cond.wait(remaining)
+
+    def send_document(
+        self, chat: dict[str, Any], user_id: int, name: str, content: bytes, **extra: Any
+    ) -> int:
+        """Queue a message with a document, as if a user sent a file."""
+        file_id = f"file{len(self.files) + 1}"
+        self.files[file_id] = content
+        document = {
+            "file_id": file_id,
+            "file_unique_id": f"u{file_id}",
+            "file_name": name,
+            "file_size": len(content),
+            **extra,
+        }
+        message = {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": chat,
+            "from": {"id": user_id, "is_bot": False, "first_name": f"User{user_id}"},
+            "document": document,
+        }
+        return self.push_update({"message": message})
 
     def mark(self) -> int:
         with self._cond:
@@ -332,6 +356,20 @@ class FakeBotApi:
                 pass
 
             def do_GET(self) -> None:
+                file_prefix = f"/file/bot{api.token}/"
+                path = unquote(self.path)  # clients quote the token's colon
+                if path.startswith(file_prefix):
+                    content = api.files_by_path.get(path[len(file_prefix) :])
+                    if content is None:
+                        self._reply(
+                            404, {"ok": False, "error_code": 404, "description": "Not Found"}
+                        )
+                        return
+                    self.send_response(200)
+                    self.send_header("Content-Length", str(len(content)))
+                    self.end_headers()
+                    self.wfile.write(content)
+                    return
                 self._serve({})
 
             def do_POST(self) -> None:
@@ -518,6 +556,20 @@ class FakeBotApi:
                 raise ApiError(400, "Bad Request: BOT_COMMAND_DESCRIPTION_INVALID")
         self.commands[json.dumps(scope, sort_keys=True)] = params.get("commands", [])
         return True
+
+    def _api_getFile(self, params: dict[str, Any]) -> Any:  # noqa: N802
+        file_id = params.get("file_id", "")
+        content = self.files.get(file_id)
+        if content is None:
+            raise ApiError(400, "Bad Request: invalid file_id")
+        path = f"documents/{file_id}"
+        self.files_by_path[path] = content
+        return {
+            "file_id": file_id,
+            "file_unique_id": f"u{file_id}",
+            "file_size": len(content),
+            "file_path": path,
+        }
 
     def _api_getChatMember(self, params: dict[str, Any]) -> Any:  # noqa: N802
         chat_id, user_id = params.get("chat_id"), params.get("user_id")

@@ -1,0 +1,115 @@
+"""Fetching a web page for an article: time and size limits, no private addresses."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+from dataclasses import dataclass
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+
+USER_AGENT = "Briefbot/0.1 (+https://github.com/briefbot)"
+HTML_TYPES = ("text/html", "application/xhtml+xml")
+
+
+class FetchError(Exception):
+    """The page could not be fetched; the message is safe to show to the admin."""
+
+
+@dataclass(frozen=True, slots=True)
+class FetchLimits:
+    timeout: float = 15.0
+    max_bytes: int = 5_000_000
+    max_redirects: int = 5
+    allow_private: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class FetchedPage:
+    url: str
+    body: bytes
+    encoding: str | None
+
+
+def check_url(url: str) -> str:
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise FetchError("that is not a web link (http or https)")
+    return url.strip()
+
+
+async def _check_host(host: str, port: int, limits: FetchLimits) -> None:
+    """Refuse hosts that resolve to loopback, private, link-local or other non-public IPs."""
+    loop = asyncio.get_running_loop()
+    try:
+        infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror:
+        raise FetchError(f"the host {host} does not exist") from None
+    if limits.allow_private:
+        return
+    for info in infos:
+        address = ipaddress.ip_address(info[4][0])
+        if not address.is_global:
+            raise FetchError(
+                f"links to private or local addresses ({host}) are not allowed "
+                "(BRIEFBOT_ALLOW_PRIVATE_URLS)"
+            )
+
+
+async def fetch_page(url: str, limits: FetchLimits) -> FetchedPage:
+    """GET an HTML page, following redirects one hop at a time so each hop is checked."""
+    url = check_url(url)
+    seen: set[str] = set()
+    async with httpx.AsyncClient(
+        timeout=limits.timeout, headers={"User-Agent": USER_AGENT}, follow_redirects=False
+    ) as client:
+        for _ in range(limits.max_redirects + 1):
+            if url in seen:
+                raise FetchError("the link redirects in a loop")
+            seen.add(url)
+            parts = urlsplit(url)
+            assert parts.hostname is not None
+            await _check_host(
+                parts.hostname, parts.port or (443 if parts.scheme == "https" else 80), limits
+            )
+            try:
+                async with client.stream("GET", url) as response:
+                    if response.is_redirect:
+                        location = response.headers.get("location")
+                        if not location:
+                            raise FetchError("the site sent a redirect without a target")
+                        url = check_url(urljoin(url, location))
+                        continue
+                    return await _read(response, url, limits)
+            except httpx.TimeoutException:
+                raise FetchError("the site took too long to answer") from None
+            except httpx.HTTPError as exc:
+                raise FetchError(
+                    f"could not reach {parts.hostname} ({type(exc).__name__})"
+                ) from None
+        raise FetchError("the link redirects too many times")
+
+
+async def _read(response: httpx.Response, url: str, limits: FetchLimits) -> FetchedPage:
+    if response.status_code == 404:
+        raise FetchError("the page was not found (404)")
+    if response.status_code >= 400:
+        raise FetchError(f"the site answered with an error ({response.status_code})")
+    kind = response.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind and kind not in HTML_TYPES:
+        raise FetchError(f"that link is not a web page ({kind})")
+    declared = response.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limits.max_bytes:
+        raise FetchError(_too_large(limits))
+    body = bytearray()
+    async for chunk in response.aiter_bytes():
+        body += chunk
+        if len(body) > limits.max_bytes:
+            raise FetchError(_too_large(limits))
+    return FetchedPage(str(response.url), bytes(body), response.encoding)
+
+
+def _too_large(limits: FetchLimits) -> str:
+    return f"the page is larger than {limits.max_bytes / 1_000_000:.0f} MB"

@@ -1,0 +1,82 @@
+"""A small web site on 127.0.0.1 for the link tests: an article, walls, junk and traps."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from tests.conftest import ARTICLE_TEXT
+
+ARTICLE_HTML = f"""<!doctype html><html><head><title>Footbridge opens | Westford News</title>
+<meta name="author" content="Jane Doe">
+<meta property="article:published_time" content="2026-11-20">
+</head><body><nav><a href="/">Home</a> | <a href="/news">News</a></nav>
+<article><h1>Footbridge opens in Westford</h1>
+<p>{ARTICLE_TEXT}</p>
+<p>Local historians said the crossing follows the line of a ferry that ran until 1911.
+The council will publish visitor numbers for the first month in January.</p>
+</article><footer>Copyright Westford News</footer></body></html>"""
+
+PAYWALL_HTML = """<html><head><title>Big story</title></head><body><article><h1>Big story</h1>
+<p>The first lines of a story that you cannot read here.</p>
+<p>Subscribe to continue reading. Already a subscriber? Sign in to read the full story.</p>
+</article></body></html>"""
+
+SHORT_HTML = "<html><head><title>Hi</title></head><body><p>Just a short note.</p></body></html>"
+
+
+class Site:
+    def __init__(self) -> None:
+        site = self
+        self.hits: list[str] = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                site.hits.append(self.path)
+                route = {
+                    "/article": (200, "text/html; charset=utf-8", ARTICLE_HTML.encode()),
+                    "/paywall": (200, "text/html", PAYWALL_HTML.encode()),
+                    "/short": (200, "text/html", SHORT_HTML.encode()),
+                    "/image.png": (200, "image/png", b"\x89PNG\r\n\x1a\n" + b"0" * 100),
+                    "/huge": (200, "text/html", b"<html><body>" + b"<p>word</p>" * 600_000),
+                }.get(self.path)
+                if self.path == "/loop":
+                    self.send_response(302)
+                    self.send_header("Location", "/loop2")
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                if self.path == "/loop2":
+                    self.send_response(301)
+                    self.send_header("Location", "/loop")
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                if self.path == "/moved":
+                    self.send_response(301)
+                    self.send_header("Location", "/article")
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                status, kind, body = route or (404, "text/html", b"<h1>Not found</h1>")
+                self.send_response(status)
+                self.send_header("Content-Type", kind)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                    self.wfile.write(body)  # the bot hangs up on pages over its limit
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}{path}"
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()

@@ -1,0 +1,162 @@
+"""Admins add articles by sending links; pages are fetched from a local site for real."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import ADMIN_ID, READER_ID, Talk, texts
+from tests.pages import Site
+
+
+@pytest.fixture
+def site():
+    server = Site()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def admin(api):
+    return Talk(api, api.private_chat(ADMIN_ID), ADMIN_ID)
+
+
+def link_message(url: str, text: str | None = None) -> dict:
+    text = text or url
+    start = text.index(url)
+    return {"entities": [{"type": "url", "offset": start, "length": len(url)}]}, text
+
+
+def say_link(talk: Talk, url: str, replies: int, text: str | None = None):
+    extra, body = link_message(url, text)
+    return talk.say(body, replies=replies, **extra)
+
+
+def test_a_link_becomes_an_article(start_bot, site, admin):
+    bot = start_bot(allow_private_urls=True)
+    added, card = say_link(admin, site.url("/moved"), replies=2)
+    [article] = bot.services.store.latest(1)
+    assert added.params["text"] == f"✅ Added as #{article.id}."
+    assert article.title == "Footbridge opens in Westford"
+    assert article.url == site.url("/article")  # where the redirect led
+    assert (article.author, article.published, article.origin) == (
+        "Jane Doe",
+        "2026-11-20",
+        "link",
+    )
+    assert "ferry that ran until 1911" in article.text and "Copyright" not in article.text
+    assert (
+        "by Jane Doe" in card.params["text"]
+        and "<b>Footbridge opens in Westford</b>" in card.params["text"]
+    )
+    [duplicate] = say_link(admin, site.url("/article"), replies=1)
+    assert f"Already stored as #{article.id}" in duplicate.params["text"]
+
+
+def test_bad_links_are_explained_and_nothing_is_stored(start_bot, site, admin):
+    bot = start_bot(allow_private_urls=True, max_page_bytes=1_000_000, fetch_timeout=5)
+    cases = {
+        "/missing": "not found (404)",
+        "/paywall": "paywall or cookie wall",
+        "/short": "too little text",
+        "/image.png": "not a web page (image/png)",
+        "/huge": "larger than 1 MB",
+        "/loop": "redirects in a loop",
+    }
+    for path, reason in cases.items():
+        [answer] = say_link(admin, site.url(path), replies=1)
+        assert reason in answer.params["text"], (path, answer.params["text"])
+    [answer] = say_link(admin, "http://no-such-host.invalid/x", replies=1)
+    assert "does not exist" in answer.params["text"]
+    [answer] = say_link(admin, "http://127.0.0.1:1/closed", replies=1)
+    assert "could not reach 127.0.0.1" in answer.params["text"]
+    assert bot.services.store.count() == 0
+
+
+def test_private_addresses_are_refused_by_default(start_bot, site, admin):
+    bot = start_bot()
+    [answer] = say_link(admin, site.url("/article"), replies=1)
+    assert "private or local addresses" in answer.params["text"]
+    assert site.hits == []  # not even one request went out
+    assert bot.services.store.count() == 0
+
+
+def test_several_links_in_one_message(start_bot, site, admin):
+    bot = start_bot(allow_private_urls=True)
+    first, second = site.url("/article"), site.url("/short")
+    text = f"Two for the library: {first} and {second}"
+    entities = [
+        {"type": "url", "offset": text.index(first), "length": len(first)},
+        {"type": "url", "offset": text.index(second), "length": len(second)},
+    ]
+    replies = admin.say(text, replies=3, entities=entities)
+    assert "Added as #1" in replies[0].params["text"]
+    assert "too little text" in texts(replies)[2]
+    assert bot.services.store.count() == 1
+
+
+def test_non_admins_cannot_add_links(start_bot, site, api):
+    bot = start_bot(allow_private_urls=True)
+    reader = Talk(api, api.private_chat(READER_ID), READER_ID)
+    [hint] = say_link(reader, site.url("/article"), replies=1)
+    assert "/summary" in hint.params["text"]
+    assert site.hits == [] and bot.services.store.count() == 0
+
+
+def send_file(api, talk: Talk, name: str, content: bytes, replies: int, **extra):
+    mark = api.mark()
+    api.send_document(talk.chat, talk.user_id, name, content, **extra)
+    return api.wait_for(mark, "sendMessage", replies, chat_id=talk.chat_id)
+
+
+def test_documents_become_articles(start_bot, api, admin):
+    from tests.conftest import ARTICLE_TEXT
+    from tests.pages import ARTICLE_HTML
+
+    bot = start_bot()
+    added, _card = send_file(
+        api, admin, "bridge.md", f"# Bridge news\n\n{ARTICLE_TEXT}".encode(), 2
+    )
+    assert "Added as #1" in added.params["text"]
+    assert bot.services.store.get(1).title == "Bridge news"
+    _added, card = send_file(api, admin, "page.html", ARTICLE_HTML.encode(), 2)
+    assert "<b>Footbridge opens in Westford</b>" in card.params["text"]
+    assert bot.services.store.get(2).origin == "document"
+    cases = {
+        ("empty.txt", b"  \n"): "the document is empty",
+        ("blob.txt", b"\x00\x01\x02binary"): "binary file",
+        ("photo.jpg", b"\xff\xd8\xff"): "only .txt, .md and .html",
+        ("one-line.txt", b"Only a title"): "title on the first line",
+        ("tiny.html", b"<html><body><p>Hi</p></body></html>"): "too little text",
+    }
+    for (name, content), reason in cases.items():
+        [answer] = send_file(api, admin, name, content, 1)
+        assert reason in answer.params["text"], name
+    [answer] = send_file(api, admin, "big.txt", b"x", 1, file_size=25 * 1024 * 1024)
+    assert "larger than 20 MB" in answer.params["text"]
+    assert bot.services.store.count() == 2
+
+
+def test_forwarded_channel_post(start_bot, api, admin):
+    from tests.conftest import ARTICLE_TEXT
+
+    bot = start_bot()
+    origin = {
+        "type": "channel",
+        "date": 1,
+        "message_id": 321,
+        "chat": {
+            "id": -1009,
+            "type": "channel",
+            "title": "Westford Today",
+            "username": "westford",
+        },
+    }
+    _added, card = admin.say(f"Bridge opens\n{ARTICLE_TEXT}", replies=2, forward_origin=origin)
+    article = bot.services.store.get(1)
+    assert (article.title, article.url, article.author, article.origin) == (
+        "Bridge opens",
+        "https://t.me/westford/321",
+        "Westford Today",
+        "forward",
+    )
+    assert "by Westford Today" in card.params["text"]

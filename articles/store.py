@@ -16,7 +16,14 @@ from briefbot.articles.database import create_database_engine, upgrade_schema
 from briefbot.articles.deliveries import DeliveryStore
 from briefbot.articles.records import AddResult, Article, ChatState, StoreStats
 from briefbot.articles.schema import ArticleRow, ChatRow, SummaryRow, utcnow
-from briefbot.articles.text import TextLimits, clean_url, content_hash, validate_article
+from briefbot.articles.text import (
+    ArticleRejected,
+    TextLimits,
+    clean_title,
+    clean_url,
+    content_hash,
+    validate_article,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -155,6 +162,38 @@ class ArticleStore:
         with self._session() as session:
             rows = session.scalars(select(ArticleRow).order_by(ArticleRow.id.desc()).limit(limit))
             return [_article(row) for row in rows]
+
+    def page(self, number: int, size: int = 10) -> list[Article]:
+        """Page `number` (from 0) of the library, newest first."""
+        with self._session() as session:
+            rows = session.scalars(
+                select(ArticleRow).order_by(ArticleRow.id.desc()).offset(number * size).limit(size)
+            )
+            return [_article(row) for row in rows]
+
+    def delete_article(self, article_id: int) -> Article | None:
+        """Delete an article and its cached summaries; chats reading it lose their place."""
+        with self._session() as session:
+            row = session.get(ArticleRow, article_id)
+            if row is None:
+                return None
+            article = _article(row)
+            session.delete(row)
+            session.execute(
+                SummaryRow.__table__.delete().where(SummaryRow.content_hash == row.content_hash)
+            )
+            return article
+
+    def set_title(self, article_id: int, title: str) -> Article | None:
+        clean = clean_title(title, self.limits)
+        if not clean:
+            raise ArticleRejected("the new title is empty")
+        with self._session() as session:
+            row = session.get(ArticleRow, article_id)
+            if row is None:
+                return None
+            row.title = clean
+            return _article(row)
 
     def neighbour(self, article_id: int, direction: Direction) -> Article | None:
         """The next newer ("next") or next older ("prev") article, or None at either end."""

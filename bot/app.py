@@ -33,7 +33,16 @@ from briefbot.articles.importer import load_samples_if_empty
 from briefbot.bot.callbacks import CALLBACK_PATTERN
 from briefbot.bot.commands import COMMANDS, PUBLIC_COMMANDS, CommandInfo
 from briefbot.bot.digest.scheduler import DigestScheduler
-from briefbot.bot.handlers import admin, digest, errors, fallback, library, reading, subscription
+from briefbot.bot.handlers import (
+    admin,
+    digest,
+    errors,
+    fallback,
+    library,
+    manage,
+    reading,
+    subscription,
+)
 from briefbot.bot.jobqueue import BriefbotJobQueue
 from briefbot.bot.ratelimit import TelegramRateLimiter
 from briefbot.bot.services import SERVICES_KEY, BotServices
@@ -140,6 +149,10 @@ def register_handlers(application: Application) -> None:
         "subscribe": subscription.subscribe,
         "unsubscribe": subscription.unsubscribe,
         "add": library.add_command,
+        "articles": manage.articles,
+        "delete": manage.delete,
+        "edit": manage.edit,
+        "admins": manage.admins,
     }
     for name, callback in command_handlers.items():
         application.add_handler(CommandHandler(name, callback, filters=NEW_MESSAGES))

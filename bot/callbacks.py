@@ -12,9 +12,12 @@ class Action(StrEnum):
     NEXT = "n"
     SUMMARY = "s"
     OPEN = "o"
+    DELETE = "d"  # admin confirmed a deletion
+    KEEP = "k"  # admin cancelled a deletion
+    PAGE = "g"  # /articles page number (the number is a page, not an article)
 
 
-_PATTERN = re.compile(r"^a1:([pnso]):(\d{1,12})$")
+_PATTERN = re.compile(r"^a1:([pnsodkg]):(\d{1,12})$")
 
 
 @dataclass(frozen=True, slots=True)

@@ -238,3 +238,60 @@ def latest_list(articles: list[Article]) -> tuple[str, InlineKeyboardMarkup]:
     ]
     text = f"🗞 <b>The {len(articles)} newest articles</b>\nPick one to read its summary."
     return text, InlineKeyboardMarkup(buttons)
+
+
+ARTICLES_PAGE_SIZE = 10
+NOT_ADMIN_ACTION = "Sorry, only the bot's admins can do that."
+DELETE_USAGE = "Use /delete ID, for example /delete 12 (see /articles for the ids)."
+EDIT_USAGE = "Use /edit ID New title, for example /edit 12 Bridge opens at last."
+
+
+def articles_page(
+    articles: list[Article], page: int, total: int
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    pages = max(1, -(-total // ARTICLES_PAGE_SIZE))
+    lines = [f"📚 <b>Library</b>: {total} articles, page {page + 1} of {pages}"]
+    for article in articles:
+        title = article.title if len(article.title) <= 70 else article.title[:69] + "…"
+        lines.append(f"#{article.id} {escape(title)} <i>({escape(article.origin)})</i>")
+    buttons = []
+    if page > 0:
+        buttons.append(
+            InlineKeyboardButton("◀ Newer", callback_data=encode(Action.PAGE, page - 1))
+        )
+    if page + 1 < pages:
+        buttons.append(
+            InlineKeyboardButton("Older ▶", callback_data=encode(Action.PAGE, page + 1))
+        )
+    return "\n".join(lines), InlineKeyboardMarkup([buttons]) if buttons else None
+
+
+def confirm_delete(article: Article) -> tuple[str, InlineKeyboardMarkup]:
+    text = f"Delete #{article.id} <b>{escape(article.title)}</b>? This cannot be undone."
+    keyboard = InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton("🗑 Delete", callback_data=encode(Action.DELETE, article.id)),
+                InlineKeyboardButton("Keep", callback_data=encode(Action.KEEP, article.id)),
+            ]
+        ]
+    )
+    return text, keyboard
+
+
+def deleted(article: Article) -> str:
+    return f"🗑 Deleted #{article.id} {escape(article.title)}."
+
+
+def kept(article_id: int) -> str:
+    return f"Kept #{article_id}."
+
+
+def admins_text(user_ids: list[int]) -> str:
+    if not user_ids:
+        return "No bot admins are configured (BRIEFBOT_ADMINS)."
+    listed = "\n".join(f'• <a href="tg://user?id={uid}">{uid}</a>' for uid in user_ids)
+    return (
+        f"<b>Bot admins</b> (BRIEFBOT_ADMINS)\n{listed}\n"
+        "Group admins manage their own group's settings."
+    )

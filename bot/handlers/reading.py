@@ -10,6 +10,7 @@ from telegram.ext import ContextTypes
 
 from briefbot.bot import views
 from briefbot.bot.callbacks import Action, decode
+from briefbot.bot.handlers import manage
 from briefbot.bot.handlers.common import (
     can_manage_chat,
     chat_state,
@@ -136,6 +137,9 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     chat = update.effective_chat
     if press is None or chat is None:
         await query.answer(views.STALE_BUTTON)
+        return
+    if press.action in (Action.DELETE, Action.KEEP, Action.PAGE):
+        await manage.admin_button(update, context, press)
         return
     store = services(context).store
     article = store.get(press.article_id)

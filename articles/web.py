@@ -12,6 +12,14 @@ import httpx
 
 USER_AGENT = "Briefbot/0.1 (+https://github.com/briefbot)"
 HTML_TYPES = ("text/html", "application/xhtml+xml")
+FEED_TYPES = (
+    "application/rss+xml",
+    "application/atom+xml",
+    "application/xml",
+    "text/xml",
+    "application/rdf+xml",
+    "application/feed+json",
+)
 
 
 class FetchError(Exception):
@@ -31,6 +39,9 @@ class FetchedPage:
     url: str
     body: bytes
     encoding: str | None
+    not_modified: bool = False
+    etag: str | None = None
+    last_modified: str | None = None
 
 
 def check_url(url: str) -> str:
@@ -58,8 +69,15 @@ async def _check_host(host: str, port: int, limits: FetchLimits) -> None:
             )
 
 
-async def fetch_page(url: str, limits: FetchLimits) -> FetchedPage:
-    """GET an HTML page, following redirects one hop at a time so each hop is checked."""
+async def fetch_page(
+    url: str,
+    limits: FetchLimits,
+    *,
+    accept: tuple[str, ...] = HTML_TYPES,
+    headers: dict[str, str] | None = None,
+) -> FetchedPage:
+    """GET a page of an accepted type, following redirects one hop at a time so each hop is
+    checked; `headers` may carry If-None-Match / If-Modified-Since (a 304 is not_modified)."""
     url = check_url(url)
     seen: set[str] = set()
     async with httpx.AsyncClient(
@@ -75,14 +93,16 @@ async def fetch_page(url: str, limits: FetchLimits) -> FetchedPage:
                 parts.hostname, parts.port or (443 if parts.scheme == "https" else 80), limits
             )
             try:
-                async with client.stream("GET", url) as response:
+                async with client.stream("GET", url, headers=headers or {}) as response:
                     if response.is_redirect:
                         location = response.headers.get("location")
                         if not location:
                             raise FetchError("the site sent a redirect without a target")
                         url = check_url(urljoin(url, location))
                         continue
-                    return await _read(response, url, limits)
+                    if response.status_code == 304:
+                        return FetchedPage(url, b"", None, not_modified=True)
+                    return await _read(response, limits, accept)
             except httpx.TimeoutException:
                 raise FetchError("the site took too long to answer") from None
             except httpx.HTTPError as exc:
@@ -92,14 +112,17 @@ async def fetch_page(url: str, limits: FetchLimits) -> FetchedPage:
         raise FetchError("the link redirects too many times")
 
 
-async def _read(response: httpx.Response, url: str, limits: FetchLimits) -> FetchedPage:
+async def _read(
+    response: httpx.Response, limits: FetchLimits, accept: tuple[str, ...]
+) -> FetchedPage:
     if response.status_code == 404:
         raise FetchError("the page was not found (404)")
     if response.status_code >= 400:
         raise FetchError(f"the site answered with an error ({response.status_code})")
     kind = response.headers.get("content-type", "").split(";")[0].strip().lower()
-    if kind and kind not in HTML_TYPES:
-        raise FetchError(f"that link is not a web page ({kind})")
+    if kind and kind not in accept:
+        what = "a web page" if accept == HTML_TYPES else "a feed"
+        raise FetchError(f"that link is not {what} ({kind})")
     declared = response.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limits.max_bytes:
         raise FetchError(_too_large(limits))
@@ -108,7 +131,13 @@ async def _read(response: httpx.Response, url: str, limits: FetchLimits) -> Fetc
         body += chunk
         if len(body) > limits.max_bytes:
             raise FetchError(_too_large(limits))
-    return FetchedPage(str(response.url), bytes(body), response.encoding)
+    return FetchedPage(
+        str(response.url),
+        bytes(body),
+        response.encoding,
+        etag=response.headers.get("etag"),
+        last_modified=response.headers.get("last-modified"),
+    )
 
 
 def _too_large(limits: FetchLimits) -> str:

@@ -38,6 +38,7 @@ from briefbot.bot.handlers import (
     digest,
     errors,
     fallback,
+    feeds,
     library,
     manage,
     reading,
@@ -92,6 +93,8 @@ def _start_digest_jobs(application: Application) -> None:
     job_queue.run_repeating(
         _digest_tick, interval=DIGEST_TICK_SECONDS, first=to_next_minute, name="digest-tick"
     )
+    interval = application.bot_data[SERVICES_KEY].settings.feed_interval_minutes * 60
+    job_queue.run_repeating(feeds.poll_all, interval=interval, first=interval, name="feeds")
 
 
 async def post_init(application: Application) -> None:
@@ -149,6 +152,7 @@ def register_handlers(application: Application) -> None:
         "subscribe": subscription.subscribe,
         "unsubscribe": subscription.unsubscribe,
         "add": library.add_command,
+        "feed": feeds.feed,
         "articles": manage.articles,
         "delete": manage.delete,
         "edit": manage.edit,

@@ -24,6 +24,7 @@ COMMANDS: tuple[CommandInfo, ...] = (
     CommandInfo("unsubscribe", "Stop the morning digest in this chat"),
     CommandInfo("help", "What I can do"),
     CommandInfo("add", "Add an article: /add Title, then the text on the next lines", True),
+    CommandInfo("feed", "Feeds: /feed add URL, /feed list, /feed remove N", True),
     CommandInfo("articles", "The library, page by page", True),
     CommandInfo("delete", "Delete an article: /delete ID", True),
     CommandInfo("edit", "Change a title: /edit ID New title", True),

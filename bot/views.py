@@ -10,6 +10,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import MessageLimit
 
 from briefbot.articles import Article
+from briefbot.articles.feeds import Feed, PollResult
 from briefbot.articles.records import DigestRun, StoreStats
 from briefbot.articles.text import reading_minutes
 from briefbot.bot.callbacks import Action, encode
@@ -295,3 +296,34 @@ def admins_text(user_ids: list[int]) -> str:
         f"<b>Bot admins</b> (BRIEFBOT_ADMINS)\n{listed}\n"
         "Group admins manage their own group's settings."
     )
+
+
+FEED_USAGE = "Use /feed add URL, /feed list or /feed remove N."
+
+
+def feed_added(result: PollResult) -> str:
+    name = escape(result.feed.title or result.feed.url)
+    text = f"📡 Following feed #{result.feed.id} <b>{name}</b>: {len(result.added)} new articles"
+    if result.duplicates:
+        text += f", {result.duplicates} already stored"
+    if result.skipped:
+        text += f", {len(result.skipped)} skipped"
+    return text + "."
+
+
+def feed_list(feeds: list[Feed]) -> str:
+    if not feeds:
+        return "No feeds yet. Add one with /feed add URL."
+    lines = ["📡 <b>Feeds</b>"]
+    for feed in feeds:
+        line = f"#{feed.id} {escape(feed.title or '(untitled)')}: {escape(feed.url)}"
+        if feed.checked_at:
+            line += f", checked {feed.checked_at:%Y-%m-%d %H:%M} UTC"
+        if feed.last_error:
+            line += f" ⚠️ {escape(feed.last_error)}"
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def feed_removed(feed: Feed) -> str:
+    return f"Removed feed #{feed.id} {escape(feed.title or feed.url)}."

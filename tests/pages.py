@@ -26,10 +26,30 @@ PAYWALL_HTML = """<html><head><title>Big story</title></head><body><article><h1>
 SHORT_HTML = "<html><head><title>Hi</title></head><body><p>Just a short note.</p></body></html>"
 
 
+def post_html(number: int) -> str:
+    return ARTICLE_HTML.replace(
+        "Footbridge opens in Westford", f"Post {number}: bridge news"
+    ).replace("The council will publish", f"This is post {number}. The council will publish")
+
+
+def feed_xml(count: int, base: str) -> str:
+    items = "".join(
+        f"<item><title>Post {n}</title><link>{base}/post{n}</link><guid>post-{n}</guid>"
+        f"<description>Short teaser {n}</description></item>"
+        for n in range(count, 0, -1)
+    )
+    return (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>Westford Feed</title>'
+        f"<link>{base}</link><description>News</description>{items}</channel></rss>"
+    )
+
+
 class Site:
     def __init__(self) -> None:
         site = self
         self.hits: list[str] = []
+        self.feed_entries = 2
+        self.not_modified = 0
 
         class Handler(BaseHTTPRequestHandler):
             def log_message(self, format: str, *args: object) -> None:
@@ -37,6 +57,30 @@ class Site:
 
             def do_GET(self) -> None:
                 site.hits.append(self.path)
+                if self.path == "/feed.xml":
+                    etag = f'"v{site.feed_entries}"'
+                    if self.headers.get("If-None-Match") == etag:
+                        site.not_modified += 1
+                        self.send_response(304)
+                        self.send_header("Content-Length", "0")
+                        self.end_headers()
+                        return
+                    body = feed_xml(site.feed_entries, site.url("")).encode()
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/rss+xml")
+                    self.send_header("ETag", etag)
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                    return
+                if self.path.startswith("/post"):
+                    body = post_html(int(self.path[5:] or 0)).encode()
+                    self.send_response(200)
+                    self.send_header("Content-Type", "text/html")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                    return
                 route = {
                     "/article": (200, "text/html; charset=utf-8", ARTICLE_HTML.encode()),
                     "/paywall": (200, "text/html", PAYWALL_HTML.encode()),

@@ -48,3 +48,18 @@ def extract_article(html: bytes | str, url: str) -> ExtractedArticle:
         author=(data.get("author") or None),
         published=(data.get("date") or None),
     )
+
+
+def pdf_text(data: bytes) -> str:
+    """The text of a PDF's pages (pypdf); raises ArticleRejected for unreadable files."""
+    from io import BytesIO
+
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        reader = PdfReader(BytesIO(data))
+        pages = [page.extract_text() or "" for page in reader.pages]
+    except (PdfReadError, ValueError, KeyError, TypeError) as exc:
+        raise ArticleRejected(f"the PDF cannot be read ({type(exc).__name__})") from None
+    return "\n\n".join(page.strip() for page in pages if page.strip())

@@ -169,7 +169,7 @@ def link_rejected(url: str, reason: str) -> str:
     return f"⚠️ Not added: {escape(shown)}: {escape(reason)}."
 
 
-DOCUMENT_KINDS = "only .txt, .md and .html documents can be added"
+DOCUMENT_KINDS = "only .txt, .md, .html and .pdf documents can be added"
 
 
 def document_rejected(name: str, reason: str) -> str:

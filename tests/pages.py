@@ -23,6 +23,10 @@ PAYWALL_HTML = """<html><head><title>Big story</title></head><body><article><h1>
 <p>Subscribe to continue reading. Already a subscriber? Sign in to read the full story.</p>
 </article></body></html>"""
 
+COOKIE_HTML = """<html><head><title>News</title></head><body><div class="consent">
+<p>We use cookies to improve your experience. Accept all cookies to continue to the site,
+or open cookie settings to choose.</p></div></body></html>"""
+
 SHORT_HTML = "<html><head><title>Hi</title></head><body><p>Just a short note.</p></body></html>"
 
 
@@ -85,6 +89,7 @@ class Site:
                     "/article": (200, "text/html; charset=utf-8", ARTICLE_HTML.encode()),
                     "/paywall": (200, "text/html", PAYWALL_HTML.encode()),
                     "/short": (200, "text/html", SHORT_HTML.encode()),
+                    "/cookies": (200, "text/html", COOKIE_HTML.encode()),
                     "/image.png": (200, "image/png", b"\x89PNG\r\n\x1a\n" + b"0" * 100),
                     "/huge": (200, "text/html", b"<html><body>" + b"<p>word</p>" * 600_000),
                 }.get(self.path)

@@ -57,6 +57,7 @@ def test_bad_links_are_explained_and_nothing_is_stored(start_bot, site, admin):
     cases = {
         "/missing": "not found (404)",
         "/paywall": "paywall or cookie wall",
+        "/cookies": "paywall or cookie wall",
         "/short": "too little text",
         "/image.png": "not a web page (image/png)",
         "/huge": "larger than 1 MB",
@@ -124,7 +125,8 @@ def test_documents_become_articles(start_bot, api, admin):
     cases = {
         ("empty.txt", b"  \n"): "the document is empty",
         ("blob.txt", b"\x00\x01\x02binary"): "binary file",
-        ("photo.jpg", b"\xff\xd8\xff"): "only .txt, .md and .html",
+        ("photo.jpg", b"\xff\xd8\xff"): "only .txt, .md, .html and .pdf",
+        ("broken.pdf", b"%PDF-1.4 not really"): "PDF",
         ("one-line.txt", b"Only a title"): "title on the first line",
         ("tiny.html", b"<html><body><p>Hi</p></body></html>"): "too little text",
     }
@@ -160,3 +162,58 @@ def test_forwarded_channel_post(start_bot, api, admin):
         "forward",
     )
     assert "by Westford Today" in card.params["text"]
+
+
+def make_pdf(lines: list[str]) -> bytes:
+    """A one-page PDF with these lines of text, written by hand."""
+    from io import BytesIO
+
+    content = "BT /F1 12 Tf 72 720 Td 14 TL " + " ".join(f"({line}) '" for line in lines) + " ET"
+    objects = [
+        "<< /Type /Catalog /Pages 2 0 R >>",
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+        "/Resources << /Font << /F1 5 0 R >> >> >>",
+        f"<< /Length {len(content)} >>\nstream\n{content}\nendstream",
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = BytesIO()
+    out.write(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(out.tell())
+        out.write(f"{number} 0 obj\n{body}\nendobj\n".encode())
+    xref = out.tell()
+    out.write(f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode())
+    for offset in offsets:
+        out.write(f"{offset:010d} 00000 n \n".encode())
+    out.write(
+        f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    )
+    return out.getvalue()
+
+
+def test_pdf_documents(start_bot, api, admin):
+    from briefbot.models.sentences import split_sentences
+    from tests.conftest import ARTICLE_TEXT
+
+    bot = start_bot()
+    lines = ["Bridge opens in Westford", *split_sentences(ARTICLE_TEXT)]
+    added, _card = send_file(api, admin, "bridge.pdf", make_pdf(lines), 2)
+    assert "Added as #1" in added.params["text"]
+    article = bot.services.store.get(1)
+    assert article.title == "Bridge opens in Westford" and "footbridge" in article.text
+    assert article.origin == "document"
+
+
+def test_non_admins_cannot_add_documents_or_forwards(start_bot, api):
+    from tests.conftest import ARTICLE_TEXT
+
+    bot = start_bot()
+    reader = Talk(api, api.private_chat(READER_ID), READER_ID)
+    [hint] = send_file(api, reader, "story.md", f"# Story\n\n{ARTICLE_TEXT}".encode(), 1)
+    assert "/summary" in hint.params["text"]
+    origin = {"type": "hidden_user", "date": 1, "sender_user_name": "Someone"}
+    [hint] = reader.say(f"Story\n{ARTICLE_TEXT}", forward_origin=origin)
+    assert "/summary" in hint.params["text"]
+    assert bot.services.store.count() == 0

@@ -18,7 +18,7 @@ from telegram.constants import ChatAction
 from telegram.ext import ContextTypes
 
 from briefbot.articles import AddResult, ArticleRejected
-from briefbot.articles.extract import extract_article
+from briefbot.articles.extract import extract_article, pdf_text
 from briefbot.articles.text import split_title_and_body
 from briefbot.articles.web import FetchError, fetch_page
 from briefbot.bot import views
@@ -189,7 +189,7 @@ async def private_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     await _add(update, context, message, message.text or "")
 
 
-DOCUMENT_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm")
+DOCUMENT_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf")
 MAX_DOCUMENT_BYTES = 20 * 1024 * 1024  # the cloud Bot API's download limit
 
 
@@ -225,6 +225,11 @@ async def document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def _read_document(name: str, data: bytes) -> tuple[str, str, str | None]:
     if not data.strip():
         raise ArticleRejected("the document is empty")
+    if name.lower().endswith(".pdf"):
+        title, body = split_title_and_body(await asyncio.to_thread(pdf_text, data))
+        if not body:
+            raise ArticleRejected("no text could be read from the PDF")
+        return title, body, None
     if b"\x00" in data[:4096]:
         raise ArticleRejected("it looks like a binary file, not text")
     if name.lower().endswith((".html", ".htm")):

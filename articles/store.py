@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Literal
 
 from sqlalchemy import Engine, func, select
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from briefbot.articles.database import create_database_engine, upgrade_schema
@@ -77,7 +77,14 @@ class ArticleStore:
     @classmethod
     def open(cls, url: str, limits: TextLimits | None = None) -> ArticleStore:
         """Connect and migrate the schema to the newest version."""
-        engine = create_database_engine(url)
+        try:
+            engine = create_database_engine(url)
+        except (ImportError, NoSuchModuleError) as exc:
+            backend = url.split(":", 1)[0]
+            raise StoreError(
+                f"no database driver for {backend!r} is installed ({exc}); "
+                "for PostgreSQL: pip install 'psycopg[binary]'"
+            ) from None
         try:
             upgrade_schema(engine)
         except OperationalError as exc:

@@ -224,6 +224,17 @@ def cmd_models(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_doctor(settings: Settings, _args: argparse.Namespace) -> int:
+    from briefbot.bot.doctor import run_checks
+
+    checks = run_checks(settings)
+    for check in checks:
+        print(f"{'ok  ' if check.ok else 'FAIL'} {check.name:14} {check.detail}")
+    failed = [c.name for c in checks if not c.ok]
+    print("All checks passed." if not failed else f"{len(failed)} check(s) failed.")
+    return EXIT_FAILURE if failed else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="briefbot", description="A Telegram bot that summarizes news articles locally."
@@ -258,6 +269,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluation.add_argument("--save", help="write one JSON line per article: id, summary")
     evaluation.add_argument("--limit", type=int, help="only the first N articles")
     evaluation.set_defaults(handler=cmd_eval)
+
+    doctor = commands.add_parser("doctor", help="check configuration, database, model, Bot API")
+    doctor.set_defaults(handler=cmd_doctor)
 
     models = commands.add_parser("models", help="list local models or pull one")
     models.add_argument("action", choices=["list", "pull"])

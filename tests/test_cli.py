@@ -56,6 +56,10 @@ def run_cli(
         ),
         ({"BRIEFBOT_TOKEN": "1:a", "BRIEFBOT_RUNTIME": "onnx"}, "BRIEFBOT_RUNTIME"),
         (
+            {"BRIEFBOT_TOKEN": "1:a", "BRIEFBOT_DATABASE_URL": "mysql+nodriver://u@h/db"},
+            "BRIEFBOT_DATABASE_URL: no database driver for 'mysql+nodriver'",
+        ),
+        (
             {"BRIEFBOT_TOKEN": "1:a", "BRIEFBOT_MODEL": "no-such-model"},
             "BRIEFBOT_MODEL: model 'no-such-model' was not found",
         ),

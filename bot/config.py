@@ -90,6 +90,12 @@ class Settings(BaseSettings):
     fetch_timeout: float = Field(15.0, gt=0, le=120, description="Seconds to fetch a page")
     max_page_bytes: int = Field(5_000_000, ge=10_000, le=50_000_000)
     feed_interval_minutes: int = Field(30, ge=1, le=1440, description="How often feeds are read")
+    user_summaries_per_minute: int = Field(
+        10,
+        ge=0,
+        le=10_000,
+        description="New summaries one user may ask for a minute (0: no limit)",
+    )
     load_samples: bool = Field(True, description="Load the sample articles into an empty store")
     precompute: bool = Field(True, description="Summarize new articles in the background")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from telegram.ext import ContextTypes
 
 from briefbot.articles import ArticleStore, TextLimits
 from briefbot.bot.config import Settings
+from briefbot.bot.quota import UserQuota
 from briefbot.models import Summarizer, SummaryService, load_summarizer
 from briefbot.models.precompute import SummaryPrecomputer
 
@@ -20,6 +21,7 @@ class BotServices:
     store: ArticleStore
     summaries: SummaryService
     precomputer: SummaryPrecomputer | None = None
+    quota: UserQuota = field(default_factory=lambda: UserQuota(0))
 
     @classmethod
     def create(cls, settings: Settings, summarizer: Summarizer | None = None) -> BotServices:
@@ -45,7 +47,9 @@ class BotServices:
             if settings.precompute
             else None
         )
-        return cls(settings, store, summaries, precomputer)
+        return cls(
+            settings, store, summaries, precomputer, UserQuota(settings.user_summaries_per_minute)
+        )
 
     def article_added(self) -> None:
         if self.precomputer is not None:

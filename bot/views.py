@@ -117,6 +117,13 @@ def stats_text(stats: StoreStats, model: str, run: DigestRun | None, zone: ZoneI
     return "\n".join(lines)
 
 
+def slow_down(seconds: float) -> str:
+    return (
+        f"⏳ You have asked for many new summaries in a short time. Please try again in "
+        f"{max(1, round(seconds))} s; summaries already made are always available."
+    )
+
+
 def help_text(is_admin: bool) -> str:
     commands = COMMANDS if is_admin else PUBLIC_COMMANDS
     lines = [f"/{c.name} - {escape(c.description)}" for c in commands]

@@ -100,3 +100,22 @@ def test_telegram_server_error_gets_an_apology(start_bot, api):
     calls = api.wait_for(mark, "sendMessage", 2, chat_id=READER_ID)
     assert "Something went wrong" in calls[1].params["text"]
     assert "<b>Story</b>" in texts(reader.say("/summary"))[0]
+
+
+def test_one_user_cannot_monopolise_the_model(start_bot, api):
+    from tests.conftest import ADMIN_ID
+
+    bot = start_bot(user_summaries_per_minute=2)
+    for n in range(4):
+        bot.services.store.add_article(f"Story {n}", f"{ARTICLE_TEXT} Number {n}.")
+    reader = Talk(api, api.private_chat(READER_ID), READER_ID)
+    assert "Westford" in texts(reader.say("/summary"))[0]
+    assert "Westford" in texts(reader.say("/prev"))[0]
+    [slowed] = reader.say("/prev")
+    assert "<b>Story 1</b>" in slowed.params["text"]
+    assert "many new summaries" in slowed.params["text"]
+    # Summaries already made are not limited, and admins are not limited at all.
+    assert "Westford" in texts(reader.say("/next"))[0]
+    admin = Talk(api, api.private_chat(ADMIN_ID), ADMIN_ID)
+    for command in ("/summary", "/prev", "/prev", "/prev"):
+        assert "many new summaries" not in texts(admin.say(command))[0]

@@ -66,14 +66,32 @@ async def can_manage_chat(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     return member.status in GROUP_ADMIN_STATUSES
 
 
+class SlowDown(Exception):
+    def __init__(self, seconds: float) -> None:
+        super().__init__(seconds)
+        self.seconds = seconds
+
+
 async def summarize_for_chat(
-    context: ContextTypes.DEFAULT_TYPE, chat_id: int, article: Article, length: SummaryLength
+    context: ContextTypes.DEFAULT_TYPE,
+    chat_id: int,
+    article: Article,
+    length: SummaryLength,
+    user_id: int | None = None,
 ) -> str | None:
-    """The summary, or None when it cannot be made; shows "typing" while the model works."""
-    summaries = services(context).summaries
+    """The summary, or None when it cannot be made; shows "typing" while the model works.
+
+    Raises SlowDown when this user has asked for too many new summaries lately.
+    """
+    svc = services(context)
+    summaries = svc.summaries
     cached = summaries.cached(article, length)
     if cached is not None:
         return cached
+    if user_id is not None and not svc.is_admin(user_id):
+        wait = svc.quota.take(user_id)
+        if wait > 0:
+            raise SlowDown(wait)
     try:
         await context.bot.send_chat_action(chat_id, ChatAction.TYPING)
     except TelegramError as exc:
@@ -91,10 +109,14 @@ async def render_article(
     *,
     with_summary: bool,
     length: SummaryLength = SummaryLength.STANDARD,
+    user_id: int | None = None,
 ) -> str:
     if not with_summary:
         return views.article_card(article)
-    summary = await summarize_for_chat(context, chat_id, article, length)
+    try:
+        summary = await summarize_for_chat(context, chat_id, article, length, user_id)
+    except SlowDown as slow:
+        return views.article_card(article) + "\n\n" + views.slow_down(slow.seconds)
     if summary is None:
         return views.article_card(article) + "\n\n" + views.SUMMARY_FAILED
     return views.article_card(article, summary)
@@ -111,8 +133,14 @@ async def send_article(
     chat = update.effective_chat
     assert chat is not None
     services(context).store.set_current_article(chat.id, article.id)
+    user = update.effective_user
     text = await render_article(
-        context, chat.id, article, with_summary=with_summary, length=length
+        context,
+        chat.id,
+        article,
+        with_summary=with_summary,
+        length=length,
+        user_id=user.id if user else None,
     )
     return await context.bot.send_message(
         chat.id,

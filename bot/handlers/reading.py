@@ -163,7 +163,15 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await send_article(update, context, target, with_summary=True, length=length)
         return
     store.set_current_article(chat.id, target.id)
-    text = await render_article(context, chat.id, target, with_summary=True, length=length)
+    user = update.effective_user
+    text = await render_article(
+        context,
+        chat.id,
+        target,
+        with_summary=True,
+        length=length,
+        user_id=user.id if user else None,
+    )
     try:
         await query.edit_message_text(text, reply_markup=views.article_keyboard(target))
     except BadRequest as exc:

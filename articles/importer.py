@@ -56,14 +56,25 @@ def read_jsonl(path: Path) -> Iterator[Candidate | tuple[str, str]]:
             yield Candidate(where, title, text, url if isinstance(url, str) and url else None)
 
 
+def text_document(data: bytes) -> tuple[str, str]:
+    """Title (first line) and body of a text or Markdown file; raises ArticleRejected."""
+    if not data.strip():
+        raise ArticleRejected("the document is empty")
+    if b"\x00" in data[:4096]:
+        raise ArticleRejected("looks like a binary file")
+    title, body = split_title_and_body(data.decode("utf-8", errors="replace"))
+    if not body:
+        raise ArticleRejected("it needs a title on the first line and the text below it")
+    return title, body
+
+
 def read_text_file(path: Path) -> Candidate | tuple[str, str]:
     try:
-        raw = path.read_bytes()
+        title, body = text_document(path.read_bytes())
     except OSError as exc:
         return path.name, f"cannot read ({exc.strerror})"
-    if b"\x00" in raw[:4096]:
-        return path.name, "looks like a binary file"
-    title, body = split_title_and_body(raw.decode("utf-8", errors="replace"))
+    except ArticleRejected as exc:
+        return path.name, str(exc)
     return Candidate(path.name, title, body)
 
 

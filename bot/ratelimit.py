@@ -40,11 +40,23 @@ class TokenBucket:
         self.tokens = capacity
         self.updated = now
 
-    def reserve(self, now: float) -> float:
+    def _refill(self, now: float) -> None:
         self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.per_second)
         self.updated = now
+
+    def reserve(self, now: float) -> float:
+        """Take a token even if it is not there yet; returns how long to wait for it."""
+        self._refill(now)
         self.tokens -= 1
         return 0.0 if self.tokens >= 0 else -self.tokens / self.per_second
+
+    def try_take(self, now: float) -> float:
+        """Take a token if there is one (0.0), else take nothing and say how long to wait."""
+        self._refill(now)
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return 0.0
+        return (1 - self.tokens) / self.per_second
 
     def idle(self, now: float) -> bool:
         return self.tokens + (now - self.updated) * self.per_second >= self.capacity

@@ -19,6 +19,7 @@ from telegram.ext import ContextTypes
 
 from briefbot.articles import AddResult, ArticleRejected
 from briefbot.articles.extract import extract_article, pdf_text
+from briefbot.articles.importer import text_document
 from briefbot.articles.text import split_title_and_body
 from briefbot.articles.web import FetchError, fetch_page
 from briefbot.bot import views
@@ -230,12 +231,8 @@ async def _read_document(name: str, data: bytes) -> tuple[str, str, str | None]:
         if not body:
             raise ArticleRejected("no text could be read from the PDF")
         return title, body, None
-    if b"\x00" in data[:4096]:
-        raise ArticleRejected("it looks like a binary file, not text")
     if name.lower().endswith((".html", ".htm")):
         article = await asyncio.to_thread(extract_article, data, name)
         return article.title, article.text, None
-    title, body = split_title_and_body(data.decode("utf-8", errors="replace"))
-    if not body:
-        raise ArticleRejected("it needs a title on the first line and the text below it")
+    title, body = text_document(data)
     return title, body, None

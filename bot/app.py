@@ -27,11 +27,12 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
-from telegram.request import BaseRequest
+from telegram.request import BaseRequest, HTTPXRequest
 
 from briefbot.articles.importer import load_samples_if_empty
 from briefbot.bot.callbacks import CALLBACK_PATTERN
 from briefbot.bot.commands import COMMANDS, PUBLIC_COMMANDS, CommandInfo
+from briefbot.bot.digest.delivery import mark_digest_part_sent
 from briefbot.bot.digest.scheduler import DigestScheduler
 from briefbot.bot.handlers import (
     admin,
@@ -216,13 +217,16 @@ def build_application(
         builder = builder.request(request).get_updates_request(request)
     else:
         timeout = settings.request_timeout
-        builder = (
-            builder.connect_timeout(timeout)
-            .read_timeout(timeout)
-            .write_timeout(timeout)
-            .pool_timeout(timeout)
-            .connection_pool_size(128)
-            .rate_limiter(TelegramRateLimiter(settings.send_rate))
+        api_request = HTTPXRequest(
+            connection_pool_size=128,
+            connect_timeout=timeout,
+            read_timeout=timeout,
+            write_timeout=timeout,
+            pool_timeout=timeout,
+            httpx_kwargs={"event_hooks": {"request": [mark_digest_part_sent]}},
+        )
+        builder = builder.request(api_request).rate_limiter(
+            TelegramRateLimiter(settings.send_rate)
         )
     if not polling:
         builder = builder.updater(None)

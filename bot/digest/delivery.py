@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
+from contextvars import ContextVar
 from enum import StrEnum
 
+import httpx
 from telegram import Bot
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
@@ -18,6 +21,17 @@ from briefbot.bot.ratelimit import ALREADY_ACQUIRED, TelegramRateLimiter, retry_
 logger = logging.getLogger(__name__)
 
 MAX_OPEN_REQUESTS = 64
+_ON_THE_WIRE: ContextVar[Callable[[], None] | None] = ContextVar("digest_part", default=None)
+
+
+async def mark_digest_part_sent(request: httpx.Request) -> None:
+    """httpx request hook: record that this digest part is about to leave the process."""
+    mark = _ON_THE_WIRE.get()
+    if mark is not None and request.url.path.endswith("/sendMessage"):
+        _ON_THE_WIRE.set(None)
+        mark()
+
+
 UNREACHABLE_MARKERS = ("chat not found", "bot was blocked", "user is deactivated", "kicked")
 
 
@@ -48,18 +62,21 @@ class DigestSender:
     async def _send(
         self, chat_id: int, message: DigestMessage, delivery_id: int, parts: int
     ) -> None:
-        # The turn is taken before the part is marked in flight, so a crash while waiting
-        # for it never counts a part as possibly delivered.
         if self.limiter is not None:
             await self.limiter.acquire(chat_id)
         async with self._in_flight:
-            self.store.deliveries.start_part(delivery_id, parts)
-            await self.bot.send_message(
-                chat_id,
-                message.text,
-                reply_markup=message.keyboard,
-                rate_limit_args=ALREADY_ACQUIRED if self.limiter is not None else None,
-            )
+            # The part is marked in flight by the HTTP client's request hook, just before the
+            # request goes out: a crash before that point leaves the part to be sent again.
+            token = _ON_THE_WIRE.set(lambda: self.store.deliveries.start_part(delivery_id, parts))
+            try:
+                await self.bot.send_message(
+                    chat_id,
+                    message.text,
+                    reply_markup=message.keyboard,
+                    rate_limit_args=ALREADY_ACQUIRED if self.limiter is not None else None,
+                )
+            finally:
+                _ON_THE_WIRE.reset(token)
 
     async def deliver(self, delivery: Delivery, messages: list[DigestMessage]) -> Outcome:
         deliveries = self.store.deliveries

@@ -136,16 +136,10 @@ def cmd_summarize(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _summarizer(settings: Settings, spec: str, setting: str = "BRIEFBOT_MODEL"):
-    from briefbot.models import ModelLoadError, load_summarizer
+    from briefbot.models import ModelLoadError
 
     try:
-        return load_summarizer(
-            spec,
-            threads=settings.model_threads,
-            models_dir=settings.models_dir,
-            runtime=settings.runtime_options(),
-            generation=settings.generation_options(),
-        )
+        return settings.load_summarizer(spec)
     except ModelLoadError as exc:
         raise CliError(f"{setting}: {exc}") from None
 

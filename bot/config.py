@@ -22,6 +22,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from briefbot.articles.web import FetchLimits
+from briefbot.models.base import Summarizer
 from briefbot.models.runtime import RuntimeOptions
 from briefbot.models.seq2seq import GenerationOptions
 
@@ -181,6 +182,19 @@ class Settings(BaseSettings):
             quantize=self.quantize,
             batch_size=self.batch_size,
             engine=self.runtime,
+        )
+
+    def load_summarizer(self, spec: str | None = None) -> Summarizer:
+        """The configured model (or `spec`) with this configuration's runtime and generation
+        settings; raises ModelLoadError."""
+        from briefbot.models import load_summarizer
+
+        return load_summarizer(
+            spec or self.model,
+            threads=self.model_threads,
+            models_dir=self.models_dir,
+            runtime=self.runtime_options(),
+            generation=self.generation_options(),
         )
 
     def generation_options(self) -> GenerationOptions:

@@ -43,17 +43,11 @@ def check_database(settings: Settings) -> Check:
 
 
 def check_model(settings: Settings) -> Check:
-    from briefbot.models import Document, ModelLoadError, SummaryLength, load_summarizer
+    from briefbot.models import Document, ModelLoadError, SummaryLength
 
     started = time.perf_counter()
     try:
-        model = load_summarizer(
-            settings.model,
-            threads=settings.model_threads,
-            models_dir=settings.models_dir,
-            runtime=settings.runtime_options(),
-            generation=settings.generation_options(),
-        )
+        model = settings.load_summarizer()
         loaded = time.perf_counter()
         [summary] = model.summarize_many([Document(SAMPLE)], SummaryLength.SHORT)
     except ModelLoadError as exc:

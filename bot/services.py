@@ -9,7 +9,7 @@ from telegram.ext import ContextTypes
 from briefbot.articles import ArticleStore, TextLimits
 from briefbot.bot.config import Settings
 from briefbot.bot.quota import UserQuota
-from briefbot.models import Summarizer, SummaryService, load_summarizer
+from briefbot.models import Summarizer, SummaryService
 from briefbot.models.precompute import SummaryPrecomputer
 
 SERVICES_KEY = "briefbot"
@@ -31,13 +31,7 @@ class BotServices:
         )
         try:
             if summarizer is None:
-                summarizer = load_summarizer(
-                    settings.model,
-                    threads=settings.model_threads,
-                    models_dir=settings.models_dir,
-                    runtime=settings.runtime_options(),
-                    generation=settings.generation_options(),
-                )
+                summarizer = settings.load_summarizer()
         except BaseException:
             store.close()
             raise

@@ -53,7 +53,10 @@ class SummaryService:
         future: asyncio.Future[str] = loop.create_future()
         self._in_flight[key] = future
         try:
-            summary = await loop.run_in_executor(self._executor, self._compute, article, length)
+            made = await loop.run_in_executor(
+                self._executor, self._compute_many, [article], length
+            )
+            summary = made[article.id]
         except Exception as exc:
             logger.exception("Summarizing article %d failed", article.id)
             error = SummaryUnavailable("the summary could not be computed right now")
@@ -65,18 +68,6 @@ class SummaryService:
             return summary
         finally:
             del self._in_flight[key]
-
-    def _compute(self, article: Article, length: SummaryLength) -> str:
-        started = time.perf_counter()
-        summary = self.summarize_text(article.text, article.title, length)
-        self.store.cache_summary(article.content_hash, self.model_name, length.value, summary)
-        logger.info(
-            "Summarized article %d (%s) in %.0f ms",
-            article.id,
-            length.value,
-            (time.perf_counter() - started) * 1000,
-        )
-        return summary
 
     async def summaries_for(
         self, articles: Sequence[Article], length: SummaryLength
@@ -118,13 +109,6 @@ class SummaryService:
             (time.perf_counter() - started) * 1000,
         )
         return {article.id: summary for article, summary in zip(articles, summaries, strict=True)}
-
-    def summarize_text(
-        self, text: str, title: str = "", length: SummaryLength = SummaryLength.STANDARD
-    ) -> str:
-        """Blocking; for the CLI and the worker thread."""
-        [summary] = self.summarizer.summarize_many([Document(text=text, title=title)], length)
-        return summary
 
     def close(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)

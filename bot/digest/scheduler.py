@@ -9,8 +9,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 
 from telegram import Bot
 from telegram.ext import ExtBot
@@ -18,6 +18,7 @@ from telegram.ext import ExtBot
 from briefbot.articles import Article, ChatState
 from briefbot.articles.deliveries import SKIPPED, ClaimEntry
 from briefbot.articles.records import Delivery, DigestRun
+from briefbot.articles.schema import utcnow
 from briefbot.bot.digest.compose import DigestItem, DigestMessage, compose
 from briefbot.bot.digest.delivery import DigestSender, Outcome
 from briefbot.bot.digest.schedule import DigestSchedule, schedule_for
@@ -30,16 +31,11 @@ logger = logging.getLogger(__name__)
 DIGEST_LENGTH = SummaryLength.SHORT
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 @dataclass(slots=True)
 class RunCounts:
     sent: int = 0
     skipped: int = 0
     failed: int = 0
-    chats: list[int] = field(default_factory=list)
 
 
 class DigestScheduler:
@@ -215,7 +211,6 @@ class DigestScheduler:
             return
         if outcome is Outcome.SENT:
             counts.sent += 1
-            counts.chats.append(delivery.chat_id)
         else:
             counts.failed += 1
 

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import func, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -73,6 +73,7 @@ class DeliveryStore:
                     parts_sent=0,
                     in_flight=False,
                     attempts=0,
+                    owner=self._store.instances.id,
                 )
                 session.add(row)
                 session.flush()
@@ -99,6 +100,7 @@ class DeliveryStore:
             return [c for c in claimed if c is not None]
         insert = _UPSERT_DIALECTS[dialect]
         now = utcnow()
+        owner = self._store.instances.id
         created: list[Delivery] = []
         with self._store.session() as session:
             for start in range(0, len(entries), 500):
@@ -113,6 +115,7 @@ class DeliveryStore:
                         "parts_sent": 0,
                         "in_flight": False,
                         "attempts": 0,
+                        "owner": owner,
                         "created_at": now,
                         "updated_at": now,
                     }
@@ -152,14 +155,56 @@ class DeliveryStore:
                 found.update((chat_id, date) for chat_id, date in rows)
         return found
 
-    def unfinished(self) -> list[Delivery]:
+    def orphaned_count(self) -> int:
+        """Unfinished deliveries whose instance stopped."""
         with self._store.session() as session:
-            rows = session.scalars(
-                select(DigestDeliveryRow)
-                .where(DigestDeliveryRow.state.in_(UNFINISHED))
-                .order_by(DigestDeliveryRow.id)
+            return (
+                session.scalar(
+                    select(func.count())
+                    .select_from(DigestDeliveryRow)
+                    .where(
+                        DigestDeliveryRow.state.in_(UNFINISHED),
+                        self._store.instances.orphaned(DigestDeliveryRow.owner),
+                    )
+                )
+                or 0
             )
-            return [_delivery(row) for row in rows]
+
+    def take_over_unfinished(self) -> list[Delivery]:
+        """Unfinished deliveries whose instance stopped (or this one before a restart), now
+        owned by this instance; each is taken by exactly one instance."""
+        instances = self._store.instances
+        taken: list[Delivery] = []
+        with self._store.session() as session:
+            rows = list(
+                session.scalars(
+                    select(DigestDeliveryRow)
+                    .where(
+                        DigestDeliveryRow.state.in_(UNFINISHED),
+                        instances.orphaned(DigestDeliveryRow.owner),
+                    )
+                    .order_by(DigestDeliveryRow.id)
+                )
+            )
+        for row in rows:
+            with self._store.session() as session:
+                previous = (
+                    DigestDeliveryRow.owner.is_(None)
+                    if row.owner is None
+                    else DigestDeliveryRow.owner == row.owner
+                )
+                won = session.execute(
+                    update(DigestDeliveryRow)
+                    .where(
+                        DigestDeliveryRow.id == row.id,
+                        DigestDeliveryRow.state.in_(UNFINISHED),
+                        previous,
+                    )
+                    .values(owner=instances.id)
+                ).rowcount
+            if won:
+                taken.append(_delivery(row))
+        return taken
 
     def _update(self, delivery_id: int, **changes: object) -> Delivery:
         with self._store.session() as session:

@@ -14,8 +14,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from briefbot.articles.database import create_database_engine, upgrade_schema
 from briefbot.articles.deliveries import DeliveryStore
+from briefbot.articles.inbox import UpdateInbox
+from briefbot.articles.instances import InstanceRegistry
 from briefbot.articles.records import AddResult, Article, ChatState, StoreStats
 from briefbot.articles.schema import ArticleRow, ChatRow, SummaryRow, utcnow
+from briefbot.articles.summary_jobs import SummaryJobs
 from briefbot.articles.text import (
     ArticleRejected,
     TextLimits,
@@ -28,6 +31,7 @@ from briefbot.articles.text import (
 logger = logging.getLogger(__name__)
 
 Direction = Literal["next", "prev"]
+SUPPORTED_DATABASES = ("sqlite", "postgresql")
 
 
 class StoreError(RuntimeError):
@@ -73,10 +77,18 @@ class ArticleStore:
         self.limits = limits or TextLimits()
         self._sessions = sessionmaker(engine, expire_on_commit=False)
         self.deliveries = DeliveryStore(self)
+        self.instances = InstanceRegistry(self)
+        self.inbox = UpdateInbox(self, self.instances)
+        self.summary_jobs = SummaryJobs(self, self.instances)
 
     @classmethod
     def open(cls, url: str, limits: TextLimits | None = None) -> ArticleStore:
         """Connect and migrate the schema to the newest version."""
+        backend = url.split(":", 1)[0].split("+", 1)[0]
+        if backend not in SUPPORTED_DATABASES:
+            raise StoreError(
+                f"unsupported database {backend!r}: Briefbot runs on SQLite or PostgreSQL"
+            )
         try:
             engine = create_database_engine(url)
         except (ImportError, NoSuchModuleError) as exc:

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from datetime import timedelta
 from typing import Any
 
 from telegram import (
@@ -29,6 +30,7 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest, HTTPXRequest
 
+from briefbot.articles import StoreError
 from briefbot.articles.importer import load_samples_if_empty
 from briefbot.bot.callbacks import CALLBACK_PATTERN
 from briefbot.bot.commands import COMMANDS, PUBLIC_COMMANDS, CommandInfo
@@ -45,10 +47,10 @@ from briefbot.bot.handlers import (
     reading,
     subscription,
 )
+from briefbot.bot.inbox import InboxBot, PerChatUpdateProcessor
 from briefbot.bot.jobqueue import BriefbotJobQueue
 from briefbot.bot.ratelimit import TelegramRateLimiter
 from briefbot.bot.services import SERVICES_KEY, BotServices
-from briefbot.bot.updates import PerChatUpdateProcessor
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +71,8 @@ def _menu(commands: tuple[CommandInfo, ...]) -> list[BotCommand]:
 DIGEST_TICK_SECONDS = 60
 PRECOMPUTE_TASK_KEY = "precompute_task"
 SCHEDULE_DIGESTS_KEY = "schedule_digests"
+PRUNED_KEY = "inbox_pruned_at"
+PRUNE_SECONDS = 3600.0
 
 
 async def _digest_tick(context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -83,6 +87,50 @@ async def _digest_catch_up(context: ContextTypes.DEFAULT_TYPE) -> None:
     # Finishes fan-outs interrupted by a restart and sends digests missed while down.
     scheduler: DigestScheduler = context.bot_data[digest.SCHEDULER_KEY]
     await scheduler.run_due(resume=True)
+
+
+def replay_pending_updates(application: Application, min_age: timedelta = timedelta(0)) -> int:
+    """Queue the stored updates nobody finished: ones this instance stored before a restart,
+    and ones a stopped instance left behind. Handling claims each once."""
+    svc: BotServices = application.bot_data[SERVICES_KEY]
+    inbox = svc.store.inbox
+    inbox.give_up_on_crashers()
+    pending = inbox.pending(min_age)
+    for payload in pending:
+        application.update_queue.put_nowait(Update.de_json(payload, application.bot))
+    if pending:
+        logger.info("Replaying %d stored updates that were not handled", len(pending))
+    return len(pending)
+
+
+async def _coordinate(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Heartbeat, and take over what stopped instances left: updates and digest fan-outs."""
+    application = context.application
+    svc: BotServices = application.bot_data[SERVICES_KEY]
+    try:
+        svc.store.instances.heartbeat()
+        replay_pending_updates(application, svc.store.instances.lease)
+        scheduler: DigestScheduler | None = application.bot_data.get(digest.SCHEDULER_KEY)
+        if (
+            scheduler is not None
+            and not scheduler.busy
+            and svc.store.deliveries.orphaned_count()
+            and application.bot_data.get(SCHEDULE_DIGESTS_KEY, True)
+        ):
+            application.create_task(scheduler.run_due(resume=True), name="digest-takeover")
+        if time.monotonic() - application.bot_data.get(PRUNED_KEY, 0.0) > PRUNE_SECONDS:
+            application.bot_data[PRUNED_KEY] = time.monotonic()
+            svc.store.inbox.prune()
+    except StoreError as exc:
+        logger.error("Coordination skipped this round: %s", exc)
+
+
+def _start_coordination(application: Application) -> None:
+    job_queue = application.job_queue
+    assert job_queue is not None, "python-telegram-bot[job-queue] is required"
+    svc: BotServices = application.bot_data[SERVICES_KEY]
+    interval = max(1.0, svc.store.instances.lease.total_seconds() / 3)
+    job_queue.run_repeating(_coordinate, interval=interval, first=interval, name="coordinate")
 
 
 def _start_digest_jobs(application: Application) -> None:
@@ -103,6 +151,8 @@ async def post_init(application: Application) -> None:
     if svc.settings.load_samples:
         load_samples_if_empty(svc.store)
     application.bot_data[digest.SCHEDULER_KEY] = DigestScheduler(svc, application.bot)
+    replay_pending_updates(application)
+    _start_coordination(application)
     if svc.precomputer is not None:
         application.bot_data[PRECOMPUTE_TASK_KEY] = asyncio.create_task(
             svc.precomputer.run_forever(), name="precompute"
@@ -195,29 +245,9 @@ def build_application(
 ) -> Application:
     """The Application with every handler; `request` replaces HTTP (used by the console)."""
     settings = services.settings
-    builder = (
-        ApplicationBuilder()
-        .token(settings.require_token())
-        .base_url(settings.api_url)
-        .base_file_url(settings.file_url or file_url_for(settings.api_url))
-        .defaults(
-            Defaults(
-                parse_mode=ParseMode.HTML,
-                tzinfo=settings.zone,
-                link_preview_options=LinkPreviewOptions(is_disabled=True),
-            )
-        )
-        .concurrent_updates(PerChatUpdateProcessor())
-        .job_queue(BriefbotJobQueue())
-        .post_init(post_init)
-        .post_stop(post_stop)
-        .post_shutdown(post_shutdown)
-    )
-    if request is not None:
-        builder = builder.request(request).get_updates_request(request)
-    else:
+    if request is None:
         timeout = settings.request_timeout
-        api_request = HTTPXRequest(
+        request = HTTPXRequest(
             connection_pool_size=128,
             connect_timeout=timeout,
             read_timeout=timeout,
@@ -225,9 +255,32 @@ def build_application(
             pool_timeout=timeout,
             httpx_kwargs={"event_hooks": {"request": [mark_digest_part_sent]}},
         )
-        builder = builder.request(api_request).rate_limiter(
-            TelegramRateLimiter(settings.send_rate)
-        )
+        rate_limiter: TelegramRateLimiter | None = TelegramRateLimiter(settings.send_rate)
+    else:
+        rate_limiter = None
+    bot = InboxBot(
+        token=settings.require_token(),
+        base_url=settings.api_url,
+        base_file_url=settings.file_url or file_url_for(settings.api_url),
+        request=request,
+        get_updates_request=request,
+        defaults=Defaults(
+            parse_mode=ParseMode.HTML,
+            tzinfo=settings.zone,
+            link_preview_options=LinkPreviewOptions(is_disabled=True),
+        ),
+        rate_limiter=rate_limiter,
+        inbox=services.store.inbox,
+    )
+    builder = (
+        ApplicationBuilder()
+        .bot(bot)
+        .concurrent_updates(PerChatUpdateProcessor(inbox=services.store.inbox))
+        .job_queue(BriefbotJobQueue())
+        .post_init(post_init)
+        .post_stop(post_stop)
+        .post_shutdown(post_shutdown)
+    )
     if not polling:
         builder = builder.updater(None)
     application = builder.build()

@@ -10,6 +10,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from briefbot.bot.config import ConfigError, Settings, load_settings
+from briefbot.bot.logs import configure_logging
 
 logger = logging.getLogger("briefbot")
 
@@ -32,38 +33,49 @@ def _version() -> str:
         return "unknown"
 
 
-def configure_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    # httpx logs every request URL, and Bot API URLs contain the token.
-    for noisy in ("httpx", "httpcore", "apscheduler", "alembic", "transformers"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
-
-
-def _services(settings: Settings):
+def _services(settings: Settings, role: str = "bot"):
     from briefbot.articles import StoreError
     from briefbot.bot.services import BotServices
     from briefbot.models import ModelLoadError
 
     try:
-        return BotServices.create(settings)
+        return BotServices.create(settings, role=role)
     except StoreError as exc:
         raise CliError(f"BRIEFBOT_DATABASE_URL: {exc}") from None
     except ModelLoadError as exc:
         raise CliError(f"BRIEFBOT_MODEL: {exc}") from None
 
 
-def cmd_run(settings: Settings, _args: argparse.Namespace) -> int:
+def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     from briefbot.bot.app import build_application, serve
+    from briefbot.bot.config import parse_listen
 
+    webhook_url = args.webhook or settings.webhook_url
+    listen = args.listen or settings.webhook_listen
+    try:
+        parse_listen(listen)
+    except ValueError as exc:
+        raise CliError(f"--listen: {exc}") from None
     settings.require_token()
     services = _services(settings)
+    if webhook_url:
+        from briefbot.bot.webhook import run_webhook
+
+        application = build_application(services, polling=False)
+        logger.info("Starting in webhook mode for %s", webhook_url)
+        asyncio.run(run_webhook(application, settings, webhook_url, listen))
+        return 0
     application = build_application(services)
     logger.info("Starting long polling against %s", settings.api_url)
     serve(application)
+    return 0
+
+
+def cmd_worker(settings: Settings, _args: argparse.Namespace) -> int:
+    from briefbot.bot.worker import run_worker
+
+    services = _services(settings, role="worker")
+    asyncio.run(run_worker(services))
     return 0
 
 
@@ -236,8 +248,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"briefbot {_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    run = commands.add_parser("run", help="run the bot (long polling)")
+    run = commands.add_parser("run", help="run the bot (long polling, or a webhook server)")
+    run.add_argument(
+        "--webhook", metavar="URL", help="public HTTPS URL for Telegram to post updates to"
+    )
+    run.add_argument(
+        "--listen", metavar="HOST:PORT", help="where the webhook server listens (0.0.0.0:8443)"
+    )
     run.set_defaults(handler=cmd_run)
+
+    worker = commands.add_parser(
+        "worker", help="run only the summarization queue (the model), sharing the database"
+    )
+    worker.set_defaults(handler=cmd_worker)
 
     console = commands.add_parser("console", help="chat with the bot in this terminal")
     console.set_defaults(handler=cmd_console)
@@ -278,7 +301,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = load_settings()
-        configure_logging(settings.log_level)
+        configure_logging(settings.log_level, settings.log_format)
         return args.handler(settings, args)
     except ConfigError as exc:
         print(f"briefbot: invalid configuration: {exc}", file=sys.stderr)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import tomllib
@@ -100,6 +101,29 @@ class Settings(BaseSettings):
     load_samples: bool = Field(True, description="Load the sample articles into an empty store")
     precompute: bool = Field(True, description="Summarize new articles in the background")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["text", "json"] = Field(
+        "text", description="Log lines as text, or as one JSON object per line"
+    )
+    summarizer: Literal["local", "worker"] = Field(
+        "local",
+        description="local: this process runs the model; worker: `briefbot worker` does",
+    )
+    instance_lease_seconds: float = Field(
+        30.0,
+        ge=1,
+        le=3600,
+        description="After this long without a heartbeat an instance's work is taken over",
+    )
+    webhook_url: str | None = Field(
+        None, description="Public HTTPS URL Telegram posts updates to (webhook mode)"
+    )
+    webhook_listen: str = Field(
+        "0.0.0.0:8443", description="HOST:PORT the webhook server listens on"
+    )
+    webhook_secret: SecretStr | None = Field(
+        None,
+        description="Secret Telegram sends with each update; by default derived from the token",
+    )
 
     @field_validator("api_url", "file_url")
     @classmethod
@@ -111,6 +135,33 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"expected an http(s) URL such as https://api.telegram.org/bot, got {value!r}"
             )
+        return value
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _check_webhook_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip()
+        if not re.match(r"^https?://[^/\s]+(/\S*)?$", value):
+            raise ValueError(
+                f"expected an https URL such as https://bot.example.com/tg, got {value!r}"
+            )
+        return value
+
+    @field_validator("webhook_listen")
+    @classmethod
+    def _check_listen(cls, value: str) -> str:
+        parse_listen(value)
+        return value.strip()
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _check_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not re.fullmatch(
+            r"[A-Za-z0-9_-]{1,256}", value.get_secret_value()
+        ):
+            raise ValueError("use 1-256 characters from A-Z, a-z, 0-9, _ and -")
         return value
 
     @field_validator("admins", mode="before")
@@ -207,6 +258,14 @@ class Settings(BaseSettings):
             allow_private=self.allow_private_urls,
         )
 
+    def webhook_secret_token(self) -> str:
+        """The secret for X-Telegram-Bot-Api-Secret-Token: configured, or derived from the
+        token so that every instance behind one URL agrees without more configuration."""
+        if self.webhook_secret is not None:
+            return self.webhook_secret.get_secret_value()
+        digest = hashlib.sha256(b"briefbot-webhook:" + self.require_token().encode()).hexdigest()
+        return digest[:48]
+
     def require_token(self) -> str:
         if self.token is None or not self.token.get_secret_value().strip():
             raise ConfigError("BRIEFBOT_TOKEN is not set: get a bot token from @BotFather")
@@ -214,6 +273,14 @@ class Settings(BaseSettings):
         if not re.fullmatch(r"\d+:[\w-]+", token):
             raise ConfigError("BRIEFBOT_TOKEN does not look like a bot token (digits:letters)")
         return token
+
+
+def parse_listen(value: str) -> tuple[str, int]:
+    """HOST:PORT (or :PORT for all interfaces) to listen on."""
+    host, sep, port = value.strip().rpartition(":")
+    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"expected HOST:PORT such as 0.0.0.0:8443, got {value!r}")
+    return host.strip("[]") or "0.0.0.0", int(port)
 
 
 def validate_timezone(value: str) -> str:

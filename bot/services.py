@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from telegram.ext import ContextTypes
 
-from briefbot.articles import ArticleStore, TextLimits
+from briefbot.articles import ArticleStore, StoreError, TextLimits
 from briefbot.bot.config import Settings
 from briefbot.bot.quota import UserQuota
 from briefbot.models import Summarizer, SummaryService
 from briefbot.models.precompute import SummaryPrecomputer
+
+logger = logging.getLogger(__name__)
 
 SERVICES_KEY = "briefbot"
 
@@ -24,21 +28,29 @@ class BotServices:
     quota: UserQuota = field(default_factory=lambda: UserQuota(0))
 
     @classmethod
-    def create(cls, settings: Settings, summarizer: Summarizer | None = None) -> BotServices:
-        """Open the store and load the model; raises StoreError or ModelLoadError."""
+    def create(
+        cls, settings: Settings, summarizer: Summarizer | None = None, *, role: str = "bot"
+    ) -> BotServices:
+        """Open the store, load the model (unless a worker runs it) and register this
+        instance; raises StoreError or ModelLoadError."""
         store = ArticleStore.open(
             settings.database_url, TextLimits(max_chars=settings.max_article_chars)
         )
+        runs_model = role == "worker" or settings.summarizer == "local"
         try:
-            if summarizer is None:
+            if summarizer is None and runs_model:
                 summarizer = settings.load_summarizer()
+            store.instances.role = role
+            store.instances.lease = timedelta(seconds=settings.instance_lease_seconds)
+            store.instances.model = summarizer.name if summarizer is not None else None
+            store.instances.register()
         except BaseException:
             store.close()
             raise
-        summaries = SummaryService(summarizer, store)
+        summaries = SummaryService(summarizer if runs_model else None, store)
         precomputer = (
             SummaryPrecomputer(summaries, store, batch_size=settings.batch_size)
-            if settings.precompute
+            if runs_model and (settings.precompute or role == "worker")
             else None
         )
         return cls(
@@ -54,6 +66,10 @@ class BotServices:
 
     def close(self) -> None:
         self.summaries.close()
+        try:
+            self.store.instances.unregister()
+        except StoreError as exc:
+            logger.warning("Could not unregister this instance: %s", exc)
         self.store.close()
 
 

@@ -12,6 +12,7 @@ from telegram.constants import MessageLimit
 from briefbot.articles import Article
 from briefbot.articles.feeds import Feed, PollResult
 from briefbot.articles.records import DigestRun, StoreStats
+from briefbot.articles.summary_jobs import SummaryFailure
 from briefbot.articles.text import reading_minutes
 from briefbot.bot.callbacks import Action, encode
 from briefbot.bot.commands import COMMANDS, PUBLIC_COMMANDS
@@ -46,7 +47,9 @@ CAUGHT_UP = "✅ You're all caught up: this is the newest article."
 FIRST_ARTICLE = "⏮ This is the first article: there is nothing older."
 ARTICLE_GONE = "That article is no longer available. Try /latest."
 STALE_BUTTON = "This button is no longer valid. Try /latest."
-SUMMARY_FAILED = "⚠️ The summary is not available right now. Please try again in a minute."
+SUMMARY_UNAVAILABLE = (
+    "⏳ The summary is not available yet: it is still being prepared. Try again in a minute."
+)
 NOT_ADMIN = "Sorry, only the bot's admins can add articles."
 NOT_GROUP_ADMIN = "Sorry, only this group's admins can change that."
 PLAIN_TEXT_HINT = "I summarize the articles in my library. Try /summary, /latest or /help."
@@ -334,3 +337,15 @@ def feed_list(feeds: list[Feed]) -> str:
 
 def feed_removed(feed: Feed) -> str:
     return f"Removed feed #{feed.id} {escape(feed.title or feed.url)}."
+
+
+def summary_failed(failure: SummaryFailure, *, show_reason: bool = False) -> str:
+    """A summary the model failed on: said plainly, with the reason for admins."""
+    text = "⚠️ The summary of this article is not available yet: the summarizer failed on it."
+    if failure.retry_at is not None:
+        text += " It will be tried again later."
+    else:
+        text += " It will not be tried again automatically."
+    if show_reason:
+        text += f"\n<i>Reason (attempt {failure.attempts}): {escape(failure.reason)}</i>"
+    return text

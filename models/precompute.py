@@ -1,8 +1,10 @@
 """Background summarization: every stored article gets its summaries before anyone asks.
 
 The queue is the database itself: an article whose summary is missing for the active model is
-pending. So the work survives restarts with no job table, and articles imported while the bot
-was down are picked up at start-up.
+pending, and so is a summary a reader asked for on an instance that runs no model. So the work
+survives restarts, articles imported while the bot was down are picked up at start-up, and
+several instances (or `briefbot worker`s) share it through the summary jobs table. Failed
+summaries carry their reason there and are retried later, a few times at most.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import defaultdict
 from collections.abc import Sequence
 
 from briefbot.articles import ArticleStore
@@ -35,34 +38,46 @@ class SummaryPrecomputer:
         self.batch_size = batch_size
         self.idle_seconds = idle_seconds
         self._wake = asyncio.Event()
-        self._failed: set[tuple[int, SummaryLength]] = set()
         self.done = 0
+        self.failed = 0
 
     def notify(self) -> None:
         """An article was stored: look for work now rather than at the next idle check."""
         self._wake.set()
 
+    def _requested(self) -> dict[SummaryLength, list[int]]:
+        by_length: dict[SummaryLength, list[int]] = defaultdict(list)
+        for article_id, length in self.service.jobs.queued(
+            self.service.model_name, self.batch_size
+        ):
+            with contextlib.suppress(ValueError):
+                by_length[SummaryLength(length)].append(article_id)
+        return by_length
+
     async def run_once(self) -> int:
-        """Summarize one batch per length; returns how many summaries were made."""
+        """Summarize what readers asked for, then one batch per length; returns how many
+        summaries were made."""
         made = 0
+        gave_up = self.service.jobs.crashed_too_often()
+        if gave_up:
+            logger.error("%d summaries stopped the summarizer too often; marked failed", gave_up)
+        batches: list[tuple[SummaryLength, list]] = [
+            (length, self.store.get_many(ids)) for length, ids in self._requested().items()
+        ]
+        model = self.service.model_name
         for length in self.lengths:
-            pending = [
-                article
-                for article in self.store.articles_missing_summary(
-                    self.service.model_name, length.value, self.batch_size + len(self._failed)
-                )
-                if (article.id, length) not in self._failed
-            ][: self.batch_size]
+            pending = self.service.jobs.to_summarize(model, length.value, self.batch_size)
+            batches.append((length, self.store.get_many(pending)))
+        for length, pending in batches:
             if not pending:
                 continue
             results = await self.service.summaries_for(pending, length)
             for article in pending:
-                if results.get(article.id) is None:
-                    # Not retried in this process; a restart tries again.
-                    self._failed.add((article.id, length))
-                    logger.warning("No %s summary for article %d", length.value, article.id)
-                else:
+                outcome = results.get(article.id)
+                if isinstance(outcome, str):
                     made += 1
+                elif outcome is not None:
+                    self.failed += 1
         self.done += made
         return made
 

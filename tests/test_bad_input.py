@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from briefbot.bot.callbacks import Action, encode
 from briefbot.models import Document, SummaryLength
-from tests.conftest import ARTICLE_TEXT, READER_ID, Talk, texts
+from tests.conftest import ADMIN_ID, ARTICLE_TEXT, READER_ID, Talk, texts
 
 
 def test_empty_library_answers_helpfully(start_bot, api):
@@ -74,8 +74,19 @@ def test_failing_model_says_the_summary_is_not_available(start_bot, api):
     reader = Talk(api, api.private_chat(READER_ID), READER_ID)
     [card] = reader.say("/summary")
     assert "<b>Story</b>" in card.params["text"]
-    assert "summary is not available right now" in card.params["text"]
+    assert "summary of this article is not available yet" in card.params["text"]
+    assert "CUDA" not in card.params["text"]  # readers are not shown internals
     assert "help" in texts(reader.say("/help"))[0]  # still serving
+    # The failure is recorded with its reason, and the admin is shown it.
+    [(_, _, failure)] = [
+        f for f in bot.services.store.summary_jobs.failures("broken") if f[1] == "standard"
+    ]
+    assert failure.reason == "RuntimeError: CUDA out of memory (simulated)"
+    admin = Talk(api, api.private_chat(ADMIN_ID), ADMIN_ID)
+    [card] = admin.say("/summary")
+    assert (
+        "Reason (attempt 1): RuntimeError: CUDA out of memory (simulated)" in card.params["text"]
+    )
 
 
 def test_flood_limit_is_waited_out(start_bot, api):

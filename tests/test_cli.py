@@ -56,8 +56,12 @@ def run_cli(
         ),
         ({"BRIEFBOT_TOKEN": "1:a", "BRIEFBOT_RUNTIME": "onnx"}, "BRIEFBOT_RUNTIME"),
         (
-            {"BRIEFBOT_TOKEN": "1:a", "BRIEFBOT_DATABASE_URL": "mysql+nodriver://u@h/db"},
-            "BRIEFBOT_DATABASE_URL: no database driver for 'mysql+nodriver'",
+            {"BRIEFBOT_TOKEN": "1:a", "BRIEFBOT_DATABASE_URL": "postgresql+nodriver://u@h/db"},
+            "BRIEFBOT_DATABASE_URL: no database driver for 'postgresql+nodriver'",
+        ),
+        (
+            {"BRIEFBOT_TOKEN": "1:a", "BRIEFBOT_DATABASE_URL": "mysql://u@h/db"},
+            "BRIEFBOT_DATABASE_URL: unsupported database 'mysql'",
         ),
         (
             {"BRIEFBOT_TOKEN": "1:a", "BRIEFBOT_MODEL": "no-such-model"},

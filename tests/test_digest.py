@@ -6,8 +6,10 @@ import asyncio
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from sqlalchemy import update
 
 from briefbot.articles.deliveries import FAILED, SENT, SKIPPED
+from briefbot.articles.schema import DigestDeliveryRow
 from briefbot.bot.digest.compose import DigestItem, compose
 from briefbot.bot.handlers.digest import SCHEDULER_KEY
 from tests.botapi import check_html
@@ -196,6 +198,9 @@ def test_interrupted_fan_out_resumes_without_repeats(digest_bot, api):
     done = deliveries.claim(33, "2026-11-27", article_ids=[article.id])
     deliveries.start_part(done.id, 1)
     deliveries.part_sent(done.id)
+    # ... by an instance that is gone now.
+    with bot.services.store.session() as session:
+        session.execute(update(DigestDeliveryRow).values(owner="crashed-instance"))
 
     bot.run(MORNING + timedelta(minutes=5), resume=True)
     assert api.sent_counts() == {31: 1}

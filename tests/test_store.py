@@ -29,7 +29,7 @@ def test_schema_is_migrated_once_and_uses_wal(tmp_path: Path, store: ArticleStor
     with store.engine.connect() as connection:
         assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert (
-            connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0005"
+            connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0006"
         )
     again = ArticleStore.open(f"sqlite:///{tmp_path / 'db' / 'store.db'}")
     assert again.count() == 0

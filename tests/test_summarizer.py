@@ -10,12 +10,13 @@ from pathlib import Path
 import pytest
 
 from briefbot.articles import ArticleStore
+from briefbot.articles.summary_jobs import JobKey, SummaryFailure
 from briefbot.models import (
     Document,
     ModelLoadError,
+    SummaryFailed,
     SummaryLength,
     SummaryService,
-    SummaryUnavailable,
     load_summarizer,
 )
 from briefbot.models.sentences import split_sentences
@@ -88,11 +89,16 @@ class RecordingSummarizer:
         self.name = inner.name
         self.threads: list[str] = []
         self.fail = False
+        self.poison: str | None = None
+        self.calls: list[int] = []
 
     def summarize_many(self, documents: Sequence[Document], length: SummaryLength) -> list[str]:
         self.threads.append(threading.current_thread().name)
+        self.calls.append(len(documents))
         if self.fail:
             raise MemoryError("simulated out-of-memory")
+        if self.poison and any(self.poison in d.text for d in documents):
+            raise RuntimeError("CUDA out of memory (simulated)")
         return self.inner.summarize_many(documents, length)
 
 
@@ -128,9 +134,41 @@ def test_service_reports_a_failing_model(summarizer, store):
     recording.fail = True
     service = SummaryService(recording, store)
     article = store.add_article("Bridge", ARTICLE_TEXT).article
-    with pytest.raises(SummaryUnavailable):
+    with pytest.raises(SummaryFailed) as failed:
         asyncio.run(service.summary_for(article))
+    assert "MemoryError: simulated out-of-memory" in str(failed.value)
     assert store.cached_summary(article.content_hash, recording.name, "standard") is None
+    # The failure is in the database with its reason, so a restart does not forget it.
+    key = JobKey(article.content_hash, recording.name, "standard")
+    reopened = SummaryService(recording, store)
+    failure = store.summary_jobs.failure(key)
+    assert failure is not None and failure.attempts == 1
+    assert failure.reason == "MemoryError: simulated out-of-memory"
+    assert failure.retry_at is not None  # tried again later, not on every /summary
     recording.fail = False
-    assert asyncio.run(service.summary_for(article))
+    with pytest.raises(SummaryFailed):
+        asyncio.run(reopened.summary_for(article))
+    assert len(recording.calls) == 1
+    # The background pass retries it once its time has come.
+    results = asyncio.run(
+        reopened.summaries_for([article], SummaryLength.STANDARD, retry_failed=True)
+    )
+    assert isinstance(results[article.id], str)
+    assert store.summary_jobs.failure(key) is None
+    assert asyncio.run(reopened.summary_for(article)) == results[article.id]
+    service.close()
+    reopened.close()
+
+
+def test_one_failing_article_does_not_sink_its_batch(summarizer, store):
+    recording = RecordingSummarizer(summarizer)
+    recording.poison = "POISON"
+    service = SummaryService(recording, store)
+    good = store.add_article("Bridge", ARTICLE_TEXT).article
+    bad = store.add_article("Poison", ARTICLE_TEXT + " POISON").article
+    results = asyncio.run(service.summaries_for([good, bad], SummaryLength.STANDARD))
+    assert isinstance(results[good.id], str)
+    assert isinstance(results[bad.id], SummaryFailure)
+    failures = store.summary_jobs.failures(recording.name)
+    assert [(article_id, length) for article_id, length, _ in failures] == [(bad.id, "standard")]
     service.close()

@@ -31,6 +31,11 @@ logger = logging.getLogger(__name__)
 DIGEST_LENGTH = SummaryLength.SHORT
 
 
+def _text(outcome: object) -> str | None:
+    # A failed or not-yet-ready summary leaves the digest item with its title and link only.
+    return outcome if isinstance(outcome, str) else None
+
+
 @dataclass(slots=True)
 class RunCounts:
     sent: int = 0
@@ -163,7 +168,7 @@ class DigestScheduler:
     def _interrupted(self) -> list[tuple[Delivery, date]]:
         deliveries = self.services.store.deliveries
         resumed = []
-        for interrupted in deliveries.unfinished():
+        for interrupted in deliveries.take_over_unfinished():
             delivery = deliveries.resolve_interrupted(interrupted)
             logger.info(
                 "Resuming the digest for chat %s (%s)", delivery.chat_id, delivery.digest_date
@@ -191,7 +196,7 @@ class DigestScheduler:
                 except asyncio.QueueEmpty:
                     return
                 items = [
-                    DigestItem(articles[i], summaries.get(i))
+                    DigestItem(articles[i], _text(summaries.get(i)))
                     for i in delivery.article_ids
                     if i in articles
                 ]
@@ -221,4 +226,4 @@ class DigestScheduler:
         )
         summaries = await self.services.summaries.summaries_for(articles, DIGEST_LENGTH)
         today = self.clock().astimezone(self.schedule(chat).zone).date()
-        return compose(today, [DigestItem(a, summaries.get(a.id)) for a in articles])
+        return compose(today, [DigestItem(a, _text(summaries.get(a.id))) for a in articles])

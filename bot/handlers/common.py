@@ -12,7 +12,7 @@ from telegram.ext import ContextTypes
 from briefbot.articles import Article, ChatState
 from briefbot.bot import views
 from briefbot.bot.services import services
-from briefbot.models import SummaryLength, SummaryUnavailable
+from briefbot.models import SummaryFailed, SummaryLength, SummaryUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -78,10 +78,11 @@ async def summarize_for_chat(
     article: Article,
     length: SummaryLength,
     user_id: int | None = None,
-) -> str | None:
-    """The summary, or None when it cannot be made; shows "typing" while the model works.
+) -> str:
+    """The summary; shows "typing" while the model works.
 
-    Raises SlowDown when this user has asked for too many new summaries lately.
+    Raises SlowDown when this user has asked for too many new summaries lately, and
+    SummaryUnavailable (SummaryFailed for a recorded failure) when there is none to give.
     """
     svc = services(context)
     summaries = svc.summaries
@@ -96,10 +97,7 @@ async def summarize_for_chat(
         await context.bot.send_chat_action(chat_id, ChatAction.TYPING)
     except TelegramError as exc:
         logger.debug("typing indicator failed: %s", exc)
-    try:
-        return await summaries.summary_for(article, length)
-    except SummaryUnavailable:
-        return None
+    return await summaries.summary_for(article, length)
 
 
 async def render_article(
@@ -117,8 +115,15 @@ async def render_article(
         summary = await summarize_for_chat(context, chat_id, article, length, user_id)
     except SlowDown as slow:
         return views.article_card(article) + "\n\n" + views.slow_down(slow.seconds)
-    if summary is None:
-        return views.article_card(article) + "\n\n" + views.SUMMARY_FAILED
+    except SummaryFailed as failed:
+        show_reason = services(context).is_admin(user_id)
+        return (
+            views.article_card(article)
+            + "\n\n"
+            + views.summary_failed(failed.failure, show_reason=show_reason)
+        )
+    except SummaryUnavailable:
+        return views.article_card(article) + "\n\n" + views.SUMMARY_UNAVAILABLE
     return views.article_card(article, summary)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from telegram import Update
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
@@ -11,6 +13,8 @@ from briefbot.bot import views
 from briefbot.bot.callbacks import Action, ButtonPress
 from briefbot.bot.handlers.common import is_bot_admin, reply, send_article
 from briefbot.bot.services import services
+
+logger = logging.getLogger(__name__)
 
 
 def _number(args: list[str] | None) -> int | None:
@@ -118,5 +122,6 @@ async def _edit(query, text: str, keyboard) -> None:
     try:
         await query.edit_message_text(text, reply_markup=keyboard)
     except BadRequest as exc:
+        # The press was answered already; a message deleted meanwhile needs no new text.
         if "not modified" not in exc.message.lower():
-            raise
+            logger.info("Could not edit the confirmation message: %s", exc)

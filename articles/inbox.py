@@ -162,6 +162,5 @@ class UpdateInbox:
 
     def counts(self) -> dict[str, int]:
         with self._store.session() as session:
-            return dict(
-                session.execute(select(UpdateRow.state, func.count()).group_by(UpdateRow.state))
-            )
+            rows = session.execute(select(UpdateRow.state, func.count()).group_by(UpdateRow.state))
+            return {state: int(count) for state, count in rows}

@@ -39,8 +39,8 @@ def webhook_path(url: str) -> str:
 
 
 class UpdateEndpoint(tornado.web.RequestHandler):
-    def initialize(self, application: Application, secret: str) -> None:
-        self.application_ = application
+    def initialize(self, bot_app: Application, secret: str) -> None:
+        self.application_ = bot_app
         self.secret = secret
 
     def check_xsrf_cookie(self) -> None:  # Telegram sends no cookies
@@ -78,8 +78,8 @@ class UpdateEndpoint(tornado.web.RequestHandler):
 
 
 class HealthEndpoint(tornado.web.RequestHandler):
-    def initialize(self, application: Application, started: float) -> None:
-        self.application_ = application
+    def initialize(self, bot_app: Application, started: float) -> None:
+        self.application_ = bot_app
         self.started = started
 
     def get(self) -> None:
@@ -115,9 +115,9 @@ def make_web_app(
             (
                 webhook_path(url),
                 UpdateEndpoint,
-                {"application": application, "secret": settings.webhook_secret_token()},
+                {"bot_app": application, "secret": settings.webhook_secret_token()},
             ),
-            ("/health", HealthEndpoint, {"application": application, "started": started}),
+            ("/health", HealthEndpoint, {"bot_app": application, "started": started}),
         ]
     )
 

@@ -13,6 +13,8 @@ import json
 import re
 import threading
 import time
+import urllib.error
+import urllib.request
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -166,6 +168,10 @@ class FakeBotApi:
         self.rate_limit: float | None = None  # sendMessage calls per second, all chats
         self.rejected_for_rate = 0
         self._recent_sends: collections.deque[float] = collections.deque()
+        self.webhook: dict[str, str] | None = None
+        self.webhook_attempts = 5
+        self.webhook_retry_seconds = 0.5
+        self.webhook_deliveries: list[tuple[int, int]] = []  # (update_id, HTTP status)
         self._cond = threading.Condition()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._server.daemon_threads = True
@@ -303,9 +309,49 @@ class FakeBotApi:
     def push_update(self, body: dict[str, Any]) -> int:
         with self._cond:
             update_id = next(self._update_ids)
-            self._updates.append({"update_id": update_id, **body})
-            self._cond.notify_all()
-            return update_id
+            update = {"update_id": update_id, **body}
+            if self.webhook is None:
+                self._updates.append(update)
+                self._cond.notify_all()
+                return update_id
+            webhook = self.webhook
+        # Like Telegram: post it to the webhook, and again later if that did not get a 2xx.
+        threading.Thread(target=self._deliver, args=(webhook, update), daemon=True).start()
+        return update_id
+
+    def _deliver(self, webhook: dict[str, str], update: dict[str, Any]) -> None:
+        for attempt in range(self.webhook_attempts):
+            status = self.post_to_webhook(update, webhook)
+            with self._cond:
+                self.webhook_deliveries.append((update["update_id"], status))
+                self._cond.notify_all()
+            if 200 <= status < 300:
+                return
+            time.sleep(self.webhook_retry_seconds * (attempt + 1))
+
+    def post_to_webhook(
+        self,
+        update: dict[str, Any],
+        webhook: dict[str, str] | None = None,
+        secret: str | None = None,
+    ) -> int:
+        """POST one update to the webhook as Telegram does; the HTTP status (0: no answer)."""
+        webhook = webhook or self.webhook
+        assert webhook is not None, "no webhook set"
+        headers = {"Content-Type": "application/json"}
+        token = webhook.get("secret_token") if secret is None else secret
+        if token:
+            headers["X-Telegram-Bot-Api-Secret-Token"] = token
+        request = urllib.request.Request(
+            webhook["url"], data=json.dumps(update).encode(), headers=headers, method="POST"
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status
+        except urllib.error.HTTPError as exc:
+            return exc.code
+        except OSError:
+            return 0
 
     def calls_since(self, mark: int, method: str | None = None) -> list[Call]:
         with self._cond:
@@ -443,6 +489,19 @@ class FakeBotApi:
         return self.bot_user
 
     def _api_deleteWebhook(self, params: dict[str, Any]) -> Any:  # noqa: N802
+        self.webhook = None
+        return True
+
+    def _api_setWebhook(self, params: dict[str, Any]) -> Any:  # noqa: N802
+        if not str(params.get("url", "")).startswith(("http://", "https://")):
+            raise ApiError(400, "Bad Request: bad webhook: invalid URL")
+        self.webhook = {"url": params["url"], "secret_token": params.get("secret_token", "")}
+        with self._cond:
+            pending, self._updates = self._updates, []
+        for update in pending:  # what was waiting for getUpdates now goes to the webhook
+            threading.Thread(
+                target=self._deliver, args=(self.webhook, update), daemon=True
+            ).start()
         return True
 
     def _api_getUpdates(self, params: dict[str, Any]) -> Any:  # noqa: N802

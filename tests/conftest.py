@@ -12,7 +12,7 @@ from briefbot.bot.config import Settings
 from briefbot.bot.services import BotServices
 from briefbot.models import Summarizer, load_summarizer
 from tests.botapi import Call, FakeBotApi
-from tests.harness import RunningBot
+from tests.harness import RunningBot, free_port
 
 ADMIN_ID = 4242
 READER_ID = 777
@@ -98,10 +98,24 @@ def start_bot(
     running: list[RunningBot] = []
 
     def start(
-        model: Summarizer | None = None, schedule_digests: bool = True, **overrides: Any
+        model: Summarizer | None = None,
+        schedule_digests: bool = True,
+        webhook: bool = False,
+        **overrides: Any,
     ) -> RunningBot:
         services = BotServices.create(settings_factory(**overrides), model or summarizer)
         mark = api.mark()
+        if webhook:
+            port = free_port()
+            bot = RunningBot(
+                services,
+                schedule_digests=schedule_digests,
+                webhook_url=f"http://127.0.0.1:{port}/telegram-updates",
+                listen=f"127.0.0.1:{port}",
+            ).start()
+            running.append(bot)
+            api.wait_for(mark, "setWebhook")
+            return bot
         bot = RunningBot(services, schedule_digests=schedule_digests).start()
         running.append(bot)
         api.wait_for(mark, "setMyCommands")

@@ -1,0 +1,129 @@
+"""Webhook mode: Telegram posts updates over HTTP; /health; secrets; retried deliveries."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+from typing import Any
+
+from tests.botapi import FakeBotApi
+from tests.conftest import ARTICLE_TEXT, READER_ID, Talk, texts
+
+
+def _get(url: str) -> tuple[int, dict[str, Any]]:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read() or b"{}")
+
+
+def _base(bot) -> str:
+    return bot.webhook_url.rsplit("/", 1)[0]
+
+
+def test_webhook_mode_serves_readers_and_reports_health(start_bot, api: FakeBotApi):
+    bot = start_bot(webhook=True)
+    bot.services.store.add_article("Bridge", ARTICLE_TEXT)
+    assert api.webhook is not None and api.webhook["url"] == bot.webhook_url
+    secret = api.webhook["secret_token"]
+    assert len(secret) >= 32 and api.token not in secret  # derived, not the token itself
+    reader = Talk(api, api.private_chat(READER_ID), READER_ID)
+    [card] = reader.say("/summary")
+    assert "<b>Bridge</b>" in card.params["text"]
+    status, health = _get(_base(bot) + "/health")
+    assert status == 200
+    assert health["status"] == "ok" and health["database"] == "ok"
+    assert health["articles"] == 1 and health["instances_alive"] == 1
+    assert health["updates"]["done"] >= 1
+
+
+def test_webhook_refuses_wrong_secret_and_malformed_bodies(start_bot, api: FakeBotApi):
+    bot = start_bot(webhook=True)
+    reader = api.private_chat(READER_ID)
+    mark = api.mark()
+    update = {
+        "update_id": 9001,
+        "message": {
+            "message_id": 1,
+            "date": int(time.time()),
+            "chat": reader,
+            "from": {"id": READER_ID, "is_bot": False, "first_name": "R"},
+            "text": "/start",
+            "entities": [{"type": "bot_command", "offset": 0, "length": 6}],
+        },
+    }
+    assert api.post_to_webhook(update, secret="guessed") == 403
+    assert api.post_to_webhook(update, secret="") == 403
+    request = urllib.request.Request(
+        bot.webhook_url,
+        data=b"{not json",
+        headers={"X-Telegram-Bot-Api-Secret-Token": api.webhook["secret_token"]},
+        method="POST",
+    )
+    try:
+        urllib.request.urlopen(request, timeout=10)
+        raise AssertionError("expected 400")
+    except urllib.error.HTTPError as exc:
+        assert exc.code == 400
+    time.sleep(0.5)
+    assert api.calls_since(mark, "sendMessage") == []
+    # With the right secret the same update is handled.
+    assert api.post_to_webhook(update) == 200
+    api.wait_for(mark, "sendMessage", chat_id=READER_ID)
+
+
+def test_a_delivery_telegram_retries_is_handled_once(start_bot, api: FakeBotApi):
+    start_bot(webhook=True)
+    reader = api.private_chat(READER_ID)
+    update = {
+        "update_id": 777001,
+        "message": {
+            "message_id": 5,
+            "date": int(time.time()),
+            "chat": reader,
+            "from": {"id": READER_ID, "is_bot": False, "first_name": "R"},
+            "text": "/help",
+            "entities": [{"type": "bot_command", "offset": 0, "length": 5}],
+        },
+    }
+    mark = api.mark()
+    # Telegram retries when it did not see our answer; each retry carries the same update_id.
+    statuses = [api.post_to_webhook(update) for _ in range(3)]
+    assert statuses == [200, 200, 200]
+    api.wait_for(mark, "sendMessage", chat_id=READER_ID)
+    time.sleep(1.0)
+    assert len(api.calls_since(mark, "sendMessage")) == 1
+
+
+def test_updates_stored_before_a_restart_are_handled_after_it(
+    start_bot, api: FakeBotApi, settings_factory
+):
+    # An update stored in the inbox but never handled (the process died right after
+    # answering 200) is handled by the next start, once.
+    bot = start_bot(webhook=True)
+    bot.stop()
+    reader = api.private_chat(READER_ID)
+    bot.services.store.inbox.record(
+        [
+            {
+                "update_id": 4242001,
+                "message": {
+                    "message_id": 8,
+                    "date": int(time.time()),
+                    "chat": reader,
+                    "from": {"id": READER_ID, "is_bot": False, "first_name": "R"},
+                    "text": "/help",
+                    "entities": [{"type": "bot_command", "offset": 0, "length": 5}],
+                },
+            }
+        ]
+    )
+    mark = api.mark()
+    start_bot(webhook=True)
+    [reply] = api.wait_for(mark, "sendMessage", chat_id=READER_ID)
+    assert "/summary" in texts([reply])[0]
+    time.sleep(1.0)
+    assert len(api.calls_since(mark, "sendMessage")) == 1

@@ -13,6 +13,8 @@ from sqlalchemy.engine import make_url
 logger = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+# How long a write waits for another writer's lock before "database is locked".
+SQLITE_BUSY_TIMEOUT_MS = 5000
 
 
 def _prepare_sqlite(url: str) -> None:
@@ -26,7 +28,7 @@ def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.close()
 
 

@@ -29,9 +29,12 @@ class InboxBot(ExtBot):
     async def get_updates(self, *args: Any, **kwargs: Any) -> tuple[Update, ...]:
         updates: Sequence[Update] = await super().get_updates(*args, **kwargs)
         if updates and self._inbox is not None:
-            # If this fails, the error reaches the polling loop, which asks again with the
-            # same offset: Telegram keeps the updates until they are stored.
-            self._inbox.record(u.to_dict() for u in updates)
+            try:
+                self._inbox.record(u.to_dict() for u in updates)
+            except StoreError as exc:
+                # Still handle them: the handlers meet the same database and tell the chat
+                # what is wrong, which beats silence while the disk is full.
+                logger.error("%d updates handled without a stored copy: %s", len(updates), exc)
         return tuple(updates)
 
 

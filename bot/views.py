@@ -58,7 +58,20 @@ ALREADY_SUBSCRIBED = "🔔 This chat is already subscribed to the morning digest
 UNSUBSCRIBED = "🔕 Unsubscribed: no more digests in this chat. /subscribe to come back."
 NOT_SUBSCRIBED = "🔕 This chat is not subscribed. /subscribe to get the morning digest."
 INTERNAL_ERROR = "⚠️ Something went wrong on my side. Please try again."
-STORE_ERROR = "⚠️ My database is not available right now. Please try again in a minute."
+STORE_ERRORS = {
+    "full": "⚠️ I could not save that: the server's disk is full. Nothing was changed; "
+    "an admin needs to free some space.",
+    "locked": "⚠️ My database is busy right now. Nothing was changed; please try again in a "
+    "minute.",
+    "unavailable": "⚠️ My database is not available right now. Nothing was changed; please try "
+    "again in a minute.",
+}
+
+
+def store_error(kind: str) -> str:
+    return STORE_ERRORS.get(kind, STORE_ERRORS["unavailable"])
+
+
 DIGEST_OFF = (
     "🔕 No digest in this chat. Turn it on with /subscribe, or pick a time: "
     "/digest 07:30 Europe/Berlin"

@@ -19,12 +19,17 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     if isinstance(error, NetworkError) and not isinstance(update, Update):
         logger.warning("Telegram network error: %s", error)
         return
-    logger.error("Update %s failed", getattr(update, "update_id", "?"), exc_info=error)
+    update_id = getattr(update, "update_id", "?")
+    if isinstance(error, StoreError):
+        # Nothing was written (each change is one transaction); one clear line is enough.
+        logger.error("Update %s not handled: %s", update_id, error, extra={"kind": error.kind})
+    else:
+        logger.error("Update %s failed", update_id, exc_info=error)
     if not isinstance(update, Update) or update.effective_chat is None:
         return
     if isinstance(error, Forbidden):
         return  # the bot was blocked or removed; nothing to tell
-    text = views.STORE_ERROR if isinstance(error, StoreError) else views.INTERNAL_ERROR
+    text = views.store_error(error.kind) if isinstance(error, StoreError) else views.INTERNAL_ERROR
     try:
         if update.callback_query is not None:
             await update.callback_query.answer(text[:200])

@@ -5,9 +5,14 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
+import ssl
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+import certifi
+import httpcore
 import httpx
 
 USER_AGENT = "Briefbot/0.1 (+https://github.com/briefbot)"
@@ -51,22 +56,78 @@ def check_url(url: str) -> str:
     return url.strip()
 
 
-async def _check_host(host: str, port: int, limits: FetchLimits) -> None:
-    """Refuse hosts that resolve to loopback, private, link-local or other non-public IPs."""
+async def resolve_host(host: str, port: int) -> list[str]:
+    """The host's addresses from the system resolver (a seam for tests)."""
     loop = asyncio.get_running_loop()
+    infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return [str(info[4][0]) for info in infos]
+
+
+def _is_public(address: str) -> bool:
+    return ipaddress.ip_address(address).is_global
+
+
+async def _checked_address(host: str, port: int, limits: FetchLimits) -> str:
+    """Resolve once and refuse hosts with any loopback, private, link-local or other
+    non-public address; the address returned is the one the connection will use."""
     try:
-        infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except socket.gaierror:
-        raise FetchError(f"the host {host} does not exist") from None
-    if limits.allow_private:
-        return
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0])
-        if not address.is_global:
-            raise FetchError(
-                f"links to private or local addresses ({host}) are not allowed "
-                "(BRIEFBOT_ALLOW_PRIVATE_URLS)"
-            )
+        literal = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        try:
+            addresses = await resolve_host(host, port)
+        except socket.gaierror:
+            raise FetchError(f"the host {host} does not exist") from None
+    else:
+        addresses = [str(literal)]
+    if not addresses:
+        raise FetchError(f"the host {host} does not exist")
+    if not limits.allow_private:
+        for address in addresses:
+            if not _is_public(address):
+                raise FetchError(
+                    f"links to private or local addresses ({host}) are not allowed "
+                    "(BRIEFBOT_ALLOW_PRIVATE_URLS)"
+                )
+    return addresses[0]
+
+
+class _PinnedBackend(httpcore.AsyncNetworkBackend):
+    """Connects each host to the address that was checked for it, never to a second DNS
+    answer: a name that resolves to a public address for the check and to a private one
+    for the connection (DNS rebinding) cannot reach the private one."""
+
+    def __init__(self) -> None:
+        self.pins: dict[str, str] = {}
+        self._inner = httpcore.AnyIOBackend()
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,  # noqa: ASYNC109 (httpcore's interface)
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        address = self.pins.get(host)
+        if address is None:
+            raise httpcore.ConnectError(f"{host} was not checked before connecting")
+        return await self._inner.connect_tcp(address, port, timeout, local_address, socket_options)
+
+    async def connect_unix_socket(self, *args: Any, **kwargs: Any) -> httpcore.AsyncNetworkStream:
+        raise httpcore.ConnectError("unix sockets are not used for fetching pages")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+class _PinnedTransport(httpx.AsyncHTTPTransport):
+    def __init__(self, backend: _PinnedBackend) -> None:
+        super().__init__()
+        # httpx has no public switch for the network backend; its pool takes one.
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=ssl.create_default_context(cafile=certifi.where()),
+            network_backend=backend,
+        )
 
 
 async def fetch_page(
@@ -80,8 +141,13 @@ async def fetch_page(
     checked; `headers` may carry If-None-Match / If-Modified-Since (a 304 is not_modified)."""
     url = check_url(url)
     seen: set[str] = set()
+    backend = _PinnedBackend()
     async with httpx.AsyncClient(
-        timeout=limits.timeout, headers={"User-Agent": USER_AGENT}, follow_redirects=False
+        timeout=limits.timeout,
+        headers={"User-Agent": USER_AGENT},
+        follow_redirects=False,
+        transport=_PinnedTransport(backend),
+        trust_env=False,  # a proxy from the environment would resolve names itself
     ) as client:
         for _ in range(limits.max_redirects + 1):
             if url in seen:
@@ -89,9 +155,10 @@ async def fetch_page(
             seen.add(url)
             parts = urlsplit(url)
             assert parts.hostname is not None
-            await _check_host(
-                parts.hostname, parts.port or (443 if parts.scheme == "https" else 80), limits
-            )
+            host = parts.hostname
+            if host not in backend.pins:
+                port = parts.port or (443 if parts.scheme == "https" else 80)
+                backend.pins[host] = await _checked_address(host, port, limits)
             try:
                 async with client.stream("GET", url, headers=headers or {}) as response:
                     if response.is_redirect:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
+from briefbot.articles import web
+from briefbot.articles.web import FetchLimits
 from tests.conftest import ADMIN_ID, READER_ID, Talk, texts
 from tests.pages import Site
 
@@ -217,3 +221,43 @@ def test_non_admins_cannot_add_documents_or_forwards(start_bot, api):
     [hint] = reader.say(f"Story\n{ARTICLE_TEXT}", forward_origin=origin)
     assert "/summary" in hint.params["text"]
     assert bot.services.store.count() == 0
+
+
+def test_a_name_is_resolved_once_and_the_connection_uses_that_address(site, monkeypatch):
+    # A rebinding name answers the check with one address and the connection with another.
+    # The fetch resolves once and connects to the address it checked.
+    answers: list[str] = []
+
+    async def rebinding_resolver(host: str, port: int) -> list[str]:
+        answers.append(host)
+        return ["127.0.0.1"] if len(answers) == 1 else ["203.0.113.9"]
+
+    monkeypatch.setattr(web, "resolve_host", rebinding_resolver)
+    port = site.url("/").split(":")[2].split("/")[0]
+    page = asyncio.run(
+        web.fetch_page(f"http://news.rebind.test:{port}/article", FetchLimits(allow_private=True))
+    )
+    assert b"<html" in page.body.lower()
+    assert answers == ["news.rebind.test"]  # one lookup; the system resolver never asked
+
+
+def test_a_rebinding_name_cannot_reach_a_private_address(site, monkeypatch):
+    # Checked as public, then (were it looked up again) private: the fetch goes to the
+    # public address it checked, so the private site never sees a request.
+    answers: list[str] = []
+
+    async def rebinding_resolver(host: str, port: int) -> list[str]:
+        answers.append(host)
+        return ["198.51.100.7"] if len(answers) == 1 else ["127.0.0.1"]
+
+    monkeypatch.setattr(web, "resolve_host", rebinding_resolver)
+    # 198.51.100.0/24 is documentation space: treat it as public for this check.
+    monkeypatch.setattr(web, "_is_public", lambda address: True)
+    port = site.url("/").split(":")[2].split("/")[0]
+    hits_before = len(site.hits)
+    with pytest.raises(web.FetchError, match=r"could not reach|took too long"):
+        asyncio.run(
+            web.fetch_page(f"http://news.rebind.test:{port}/article", FetchLimits(timeout=2))
+        )
+    assert answers == ["news.rebind.test"]
+    assert len(site.hits) == hits_before

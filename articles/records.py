@@ -72,6 +72,8 @@ class StoreStats:
     chats: int
     subscribers: int
     summaries: int
+    summaries_failed: int = 0
+    instances: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,7 @@ from briefbot.articles.deliveries import DeliveryStore
 from briefbot.articles.inbox import UpdateInbox
 from briefbot.articles.instances import InstanceRegistry
 from briefbot.articles.records import AddResult, Article, ChatState, StoreStats
-from briefbot.articles.schema import ArticleRow, ChatRow, SummaryRow, utcnow
+from briefbot.articles.schema import ArticleRow, ChatRow, SummaryJobRow, SummaryRow, utcnow
 from briefbot.articles.summary_jobs import SummaryJobs
 from briefbot.articles.text import (
     ArticleRejected,
@@ -372,6 +372,11 @@ class ArticleStore:
                 )
                 or 0,
                 summaries=session.scalar(select(func.count()).select_from(SummaryRow)) or 0,
+                summaries_failed=session.scalar(
+                    select(func.count()).where(SummaryJobRow.state == "failed")
+                )
+                or 0,
+                instances=len(self.instances.live_ids()),
             )
 
     # -- summary cache --------------------------------------------------------------------

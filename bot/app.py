@@ -171,7 +171,7 @@ async def post_init(application: Application) -> None:
         "Briefbot @%s ready: %d articles, model %s",
         bot.username,
         svc.store.count(),
-        svc.summaries.model_name,
+        svc.summaries.model_label,
     )
 
 

@@ -108,6 +108,12 @@ class Settings(BaseSettings):
         "local",
         description="local: this process runs the model; worker: `briefbot worker` does",
     )
+    summary_wait_seconds: float = Field(
+        30.0,
+        ge=1,
+        le=600,
+        description="How long /summary waits for a summary another instance or worker makes",
+    )
     instance_lease_seconds: float = Field(
         30.0,
         ge=1,

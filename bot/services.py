@@ -47,7 +47,11 @@ class BotServices:
         except BaseException:
             store.close()
             raise
-        summaries = SummaryService(summarizer if runs_model else None, store)
+        summaries = SummaryService(
+            summarizer if runs_model else None,
+            store,
+            wait_seconds=settings.summary_wait_seconds,
+        )
         precomputer = (
             SummaryPrecomputer(summaries, store, batch_size=settings.batch_size)
             if runs_model and (settings.precompute or role == "worker")

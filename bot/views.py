@@ -119,8 +119,10 @@ def stats_text(stats: StoreStats, model: str, run: DigestRun | None, zone: ZoneI
         "<b>Briefbot statistics</b>",
         f"Articles: {stats.articles}",
         f"Chats: {stats.chats} ({stats.subscribers} subscribed to the digest)",
-        f"Summaries cached: {stats.summaries}",
+        f"Summaries cached: {stats.summaries}"
+        + (f" ({stats.summaries_failed} failed, see the log)" if stats.summaries_failed else ""),
         f"Model: {escape(model)}",
+        f"Instances running: {stats.instances}",
     ]
     if run is None:
         lines.append("Last digest run: none yet")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -74,7 +75,7 @@ def test_briefbot_run_as_a_newcomer_would(tmp_path: Path, api):
     assert (tmp_path / "data" / "briefbot.db").exists()
 
     mark = api.mark()
-    process = _run_bot(tmp_path, env)
+    process = _run_bot(tmp_path, env | {"BRIEFBOT_LOG_FORMAT": "json"})
     try:
         api.wait_for(mark, "setMyCommands", timeout=120)
         # Same position as before the restart, and the samples were not loaded twice.
@@ -82,3 +83,8 @@ def test_briefbot_run_as_a_newcomer_would(tmp_path: Path, api):
     finally:
         code, stderr = _stop(process)
     assert code == 0, stderr
+    # Structured logs: every line one JSON object with time, level, logger and message.
+    entries = [json.loads(line) for line in stderr.splitlines() if line.strip()]
+    assert entries and all({"ts", "level", "logger", "message"} <= set(e) for e in entries)
+    assert any("ready" in e["message"] for e in entries)
+    assert api.token.split(":")[1] not in stderr

@@ -17,7 +17,7 @@ async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     svc = services(context)
     text = views.stats_text(
         svc.store.stats(),
-        svc.summaries.model_name,
+        svc.summaries.model_label,
         svc.store.deliveries.last_run(),
         svc.settings.zone,
     )

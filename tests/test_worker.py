@@ -1,0 +1,71 @@
+"""`briefbot worker`: the model in its own process, sharing only the database with the bot."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+from briefbot.bot.services import BotServices
+from briefbot.bot.worker import run_worker
+from tests.conftest import ARTICLE_TEXT, READER_ID, Talk
+
+
+class WorkerThread:
+    def __init__(self, services: BotServices) -> None:
+        self.services = services
+        self._loop = asyncio.new_event_loop()
+        self._stop: asyncio.Event | None = None
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self._loop)
+
+        async def main() -> None:
+            self._stop = asyncio.Event()
+            self._ready.set()
+            await run_worker(self.services, self._stop)
+
+        self._loop.run_until_complete(main())
+
+    def start(self) -> WorkerThread:
+        self._thread.start()
+        self._ready.wait(10)
+        return self
+
+    def stop(self) -> None:
+        assert self._stop is not None
+        self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(30)
+        assert not self._thread.is_alive()
+
+
+def test_a_bot_without_a_model_gets_summaries_from_a_worker(
+    start_bot, api, settings_factory, summarizer
+):
+    bot = start_bot(summarizer="worker", summary_wait_seconds=1.5)
+    assert bot.services.summaries.summarizer is None
+    article = bot.services.store.add_article("Bridge", ARTICLE_TEXT).article
+    reader = Talk(api, api.private_chat(READER_ID), READER_ID)
+
+    # No worker yet: the reader is told the summary is being prepared, and the request waits.
+    [card] = reader.say("/summary")
+    assert "still being prepared" in card.params["text"]
+
+    worker_services = BotServices.create(settings_factory(), summarizer, role="worker")
+    worker = WorkerThread(worker_services).start()
+    try:
+        deadline_reply = None
+        for _ in range(20):
+            [card] = reader.say("/summary")
+            if "still being prepared" not in card.params["text"]:
+                deadline_reply = card
+                break
+        assert deadline_reply is not None, "the worker never made the summary"
+        expected = bot.services.store.cached_summary(
+            article.content_hash, summarizer.name, "standard"
+        )
+        assert expected and expected.split(".")[0] in deadline_reply.params["text"]
+        assert bot.services.summaries.model_name == summarizer.name  # learnt from the worker
+    finally:
+        worker.stop()

@@ -191,6 +191,8 @@ class SummaryJobRow(Base):
     state: Mapped[str] = mapped_column(String(12), index=True)
     owner: Mapped[str | None] = mapped_column(String(64))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # Computed alone, not in a batch: an interruption then counts against this summary.
+    solo: Mapped[bool] = mapped_column(Boolean, default=False)
     reason: Mapped[str | None] = mapped_column(String(512))
     retry_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import and_, delete, select, update
+from sqlalchemy import and_, case, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from briefbot.articles.schema import ArticleRow, SummaryJobRow, SummaryRow, utcnow
@@ -62,6 +62,7 @@ class SummaryJobs:
         """
         now = utcnow()
         me = self._instances.id
+        solo = len(keys) == 1
         owned: set[JobKey] = set()
         with self._store.session() as session:
             for key, article_id in keys:
@@ -81,7 +82,8 @@ class SummaryJobs:
                         article_id=article_id,
                         state=RUNNING,
                         owner=me,
-                        attempts=1,
+                        attempts=0,
+                        solo=solo,
                         updated_at=now,
                     )
                     .on_conflict_do_nothing()
@@ -90,9 +92,11 @@ class SummaryJobs:
                 if inserted is not None:
                     owned.add(key)
                     continue
+                # An interruption counts against a summary only when it ran alone: in a
+                # batch, any of the others may have been what stopped the process.
                 takeover = (
                     (SummaryJobRow.state == RUNNING)
-                    & (SummaryJobRow.attempts < MAX_ATTEMPTS)
+                    & ~(SummaryJobRow.solo & (SummaryJobRow.attempts >= MAX_ATTEMPTS - 1))
                     & self._instances.orphaned(SummaryJobRow.owner)
                 ) | (SummaryJobRow.state == QUEUED)
                 due = (SummaryJobRow.state == FAILED) & (
@@ -106,13 +110,33 @@ class SummaryJobs:
                     .values(
                         state=RUNNING,
                         owner=me,
-                        attempts=SummaryJobRow.attempts + 1,
+                        attempts=SummaryJobRow.attempts
+                        + case(
+                            ((SummaryJobRow.state == RUNNING) & SummaryJobRow.solo, 1), else_=0
+                        ),
+                        solo=solo,
                         updated_at=now,
                     )
                 ).rowcount
                 if taken:
                     owned.add(key)
         return owned
+
+    def interrupted(self, model: str, limit: int) -> list[tuple[int, str]]:
+        """(article id, length) of summaries whose instance stopped while computing them;
+        they are computed one at a time, so an article that kills the process is found."""
+        with self._store.session() as session:
+            rows = session.execute(
+                select(SummaryJobRow.article_id, SummaryJobRow.length)
+                .where(
+                    SummaryJobRow.model == model,
+                    SummaryJobRow.state == RUNNING,
+                    SummaryJobRow.article_id.is_not(None),
+                    self._instances.orphaned(SummaryJobRow.owner),
+                )
+                .limit(limit)
+            )
+            return [(int(article_id), length) for article_id, length in rows]
 
     def to_summarize(self, model: str, length: str, limit: int) -> list[int]:
         """Newest articles with no cached summary for (model, length) that nobody is
@@ -201,10 +225,11 @@ class SummaryJobs:
                     content_hash=key.content_hash,
                     model=key.model,
                     length=key.length,
-                    attempts=1,
+                    attempts=0,
                 )
                 session.add(row)
-            attempts = row.attempts or 1
+            attempts = (row.attempts or 0) + 1
+            row.attempts = attempts
             row.state = FAILED
             row.owner = None
             row.reason = reason[:500]
@@ -221,7 +246,7 @@ class SummaryJobs:
                 session.execute(
                     update(SummaryJobRow)
                     .where(*self._match(key), SummaryJobRow.state == RUNNING)
-                    .values(owner=None, attempts=SummaryJobRow.attempts - 1, updated_at=utcnow())
+                    .values(owner=None, solo=False, updated_at=utcnow())
                 )
 
     def crashed_too_often(self) -> int:
@@ -232,12 +257,14 @@ class SummaryJobs:
                 update(SummaryJobRow)
                 .where(
                     SummaryJobRow.state == RUNNING,
-                    SummaryJobRow.attempts >= MAX_ATTEMPTS,
+                    SummaryJobRow.solo,
+                    SummaryJobRow.attempts >= MAX_ATTEMPTS - 1,
                     self._instances.orphaned(SummaryJobRow.owner),
                 )
                 .values(
                     state=FAILED,
                     owner=None,
+                    attempts=SummaryJobRow.attempts + 1,
                     retry_at=None,
                     reason="the summarizer stopped (crashed or was killed) on this article "
                     f"{MAX_ATTEMPTS} times",

@@ -65,6 +65,9 @@ class SummaryPrecomputer:
             (length, self.store.get_many(ids)) for length, ids in self._requested().items()
         ]
         model = self.service.model_name
+        for article_id, length in self.service.jobs.interrupted(model, self.batch_size):
+            with contextlib.suppress(ValueError):
+                batches.insert(0, (SummaryLength(length), self.store.get_many([article_id])))
         for length in self.lengths:
             pending = self.service.jobs.to_summarize(model, length.value, self.batch_size)
             batches.append((length, self.store.get_many(pending)))

@@ -8,9 +8,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+from sqlalchemy import update
 
 from briefbot.articles import ArticleStore
-from briefbot.articles.summary_jobs import JobKey, SummaryFailure
+from briefbot.articles.schema import SummaryJobRow
+from briefbot.articles.summary_jobs import MAX_ATTEMPTS, JobKey, SummaryFailure
 from briefbot.models import (
     Document,
     ModelLoadError,
@@ -172,3 +174,30 @@ def test_one_failing_article_does_not_sink_its_batch(summarizer, store):
     failures = store.summary_jobs.failures(recording.name)
     assert [(article_id, length) for article_id, length, _ in failures] == [(bad.id, "standard")]
     service.close()
+
+
+def _process_dies(store: ArticleStore) -> None:
+    with store.session() as session:
+        session.execute(update(SummaryJobRow).values(owner="killed-instance"))
+
+
+def test_a_summary_that_keeps_stopping_the_process_is_given_up(store):
+    jobs = store.summary_jobs
+    first = store.add_article("Bridge", ARTICLE_TEXT).article
+    second = store.add_article("Other", ARTICLE_TEXT + " More.").article
+    one, two = (JobKey(a.content_hash, "m", "standard") for a in (first, second))
+    # Interrupted in a batch: not held against either article.
+    assert jobs.claim([(one, first.id), (two, second.id)]) == {one, two}
+    _process_dies(store)
+    assert sorted(jobs.interrupted("m", 10)) == [(first.id, "standard"), (second.id, "standard")]
+    # Alone, three times: it is what stops the process, so it is marked failed.
+    for _ in range(MAX_ATTEMPTS):
+        assert jobs.claim([(one, first.id)]) == {one}
+        _process_dies(store)
+    assert jobs.claim([(one, first.id)]) == set()
+    assert jobs.crashed_too_often() == 1
+    failure = jobs.failure(one)
+    assert failure is not None and failure.retry_at is None
+    assert "stopped" in failure.reason and failure.attempts == MAX_ATTEMPTS
+    # The other article of that batch is untouched by its neighbour's record.
+    assert jobs.claim([(two, second.id)]) == {two}

@@ -46,6 +46,7 @@ def upgrade() -> None:
         sa.Column("state", sa.String(12), nullable=False, index=True),
         sa.Column("owner", sa.String(64), nullable=True),
         sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("solo", sa.Boolean(), nullable=False, server_default=sa.false()),
         sa.Column("reason", sa.String(512), nullable=True),
         sa.Column("retry_at", UtcDateTime(), nullable=True),
         sa.Column("updated_at", UtcDateTime(), nullable=False),

@@ -26,7 +26,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 RECEIVED, STARTED, DONE, FAILED = "received", "started", "done", "failed"
-MAX_ATTEMPTS = 3
+# A restart loop on one update (it kills the process) ends after this many tries.
+MAX_ATTEMPTS = 5
 _INSERT = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
 
 

@@ -71,24 +71,29 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
             logger.error("Update %d could not be marked done: %s", update.update_id, exc)
 
     async def do_process_update(self, update: object, coroutine: Awaitable[object]) -> None:
+        chat = update.effective_chat if isinstance(update, Update) else None
+        if chat is None:
+            await self._handle(update, coroutine)
+            return
+        lock = self._locks.setdefault(chat.id, asyncio.Lock())
+        self._waiting[chat.id] = self._waiting.get(chat.id, 0) + 1
+        try:
+            async with lock:
+                # Claimed only now: an update waiting its turn is not "being handled", so a
+                # crash does not count against it.
+                await self._handle(update, coroutine)
+        finally:
+            self._waiting[chat.id] -= 1
+            if self._waiting[chat.id] == 0:
+                del self._waiting[chat.id]
+                del self._locks[chat.id]
+
+    async def _handle(self, update: object, coroutine: Awaitable[object]) -> None:
         if isinstance(update, Update) and not self._claim(update):
             logger.info("Update %d was handled already; skipped", update.update_id)
             coroutine.close()  # type: ignore[attr-defined]
             return
-        chat = update.effective_chat if isinstance(update, Update) else None
-        if chat is None:
-            await coroutine
-        else:
-            lock = self._locks.setdefault(chat.id, asyncio.Lock())
-            self._waiting[chat.id] = self._waiting.get(chat.id, 0) + 1
-            try:
-                async with lock:
-                    await coroutine
-            finally:
-                self._waiting[chat.id] -= 1
-                if self._waiting[chat.id] == 0:
-                    del self._waiting[chat.id]
-                    del self._locks[chat.id]
+        await coroutine
         if isinstance(update, Update):
             self._done(update)
 

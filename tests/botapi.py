@@ -11,6 +11,7 @@ import contextlib
 import itertools
 import json
 import re
+import sys
 import threading
 import time
 import urllib.error
@@ -138,6 +139,17 @@ def _decode_params(raw: dict[str, str]) -> dict[str, Any]:
     return params
 
 
+class QuietServer(ThreadingHTTPServer):
+    """A killed bot drops its connections mid-request; that is expected, not an error."""
+
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
+
+
 class FakeBotApi:
     def __init__(self, token: str = "123456:TEST-token", username: str = "briefbot_test_bot"):
         self.token = token
@@ -173,7 +185,7 @@ class FakeBotApi:
         self.webhook_retry_seconds = 0.5
         self.webhook_deliveries: list[tuple[int, int]] = []  # (update_id, HTTP status)
         self._cond = threading.Condition()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._server = QuietServer(("127.0.0.1", 0), self._handler_class())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +14,7 @@ from briefbot.bot.services import BotServices
 from briefbot.models import Summarizer, load_summarizer
 from tests.botapi import Call, FakeBotApi
 from tests.harness import RunningBot, free_port
+from tests.postgres import PostgresServer
 
 ADMIN_ID = 4242
 READER_ID = 777
@@ -51,13 +53,37 @@ def api() -> Iterator[FakeBotApi]:
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    server = PostgresServer(free_port())
+    if server.available:
+        server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """Each test that uses the database runs on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'briefbot.db'}"
+        return
+    server: PostgresServer = request.getfixturevalue("postgres")
+    if not server.available:
+        pytest.skip("PostgreSQL is not installed (apt-get install postgresql)")
+    name = f"briefbot_{uuid.uuid4().hex[:12]}"
+    url = server.create_database(name)
+    yield url
+    server.drop_database(name)
+
+
 @pytest.fixture
-def settings_factory(tmp_path: Path, api: FakeBotApi) -> Callable[..., Settings]:
+def settings_factory(database_url: str, api: FakeBotApi) -> Callable[..., Settings]:
     def make(**overrides: Any) -> Settings:
         values: dict[str, Any] = {
             "token": api.token,
             "api_url": api.url,
-            "database_url": f"sqlite:///{tmp_path / 'briefbot.db'}",
+            "database_url": database_url,
             "admins": frozenset({ADMIN_ID}),
             "load_samples": False,
             "precompute": False,

@@ -103,9 +103,8 @@ def test_toml_file_is_read_and_environment_wins(tmp_path: Path, monkeypatch):
         load_settings()
 
 
-def test_import_command(tmp_path: Path, monkeypatch, capsys):
-    database = tmp_path / "db.sqlite"
-    monkeypatch.setenv("BRIEFBOT_DATABASE_URL", f"sqlite:///{database}")
+def test_import_command(tmp_path: Path, database_url: str, monkeypatch, capsys):
+    monkeypatch.setenv("BRIEFBOT_DATABASE_URL", database_url)
     source = tmp_path / "in.jsonl"
     source.write_text(
         json.dumps({"title": "One", "text": ARTICLE_TEXT}) + "\n" + "broken\n", encoding="utf-8"
@@ -118,7 +117,7 @@ def test_import_command(tmp_path: Path, monkeypatch, capsys):
     assert "0 new articles" in capsys.readouterr().out
     assert main(["import", str(tmp_path / "missing")]) == 2
     assert "does not exist" in capsys.readouterr().err
-    store = ArticleStore.open(f"sqlite:///{database}")
+    store = ArticleStore.open(database_url)
     assert [a.title for a in store.latest()] == ["One"]
     store.close()
 

@@ -13,8 +13,8 @@ from briefbot.bot.console import ConsoleSession
 from briefbot.bot.services import BotServices
 
 
-def test_console_session_reads_the_samples(tmp_path: Path, summarizer):
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'c.db'}")
+def test_console_session_reads_the_samples(database_url: str, summarizer):
+    settings = Settings(database_url=database_url)
     output = io.StringIO()
     session = ConsoleSession(
         BotServices.create(settings, summarizer), Console(file=output, width=200)

@@ -171,11 +171,13 @@ def _kill_cycle(
     return {"cycle": cycle, "phase": phase, **point}
 
 
-def test_kill_at_random_points_and_restart_loses_and_repeats_nothing(tmp_path: Path, api):
+def test_kill_at_random_points_and_restart_loses_and_repeats_nothing(
+    tmp_path: Path, database_url: str, api
+):
     points = int(os.environ.get("CRASH_POINTS", "9"))
     seed = int(os.environ.get("CRASH_SEED", str(random.SystemRandom().randrange(10**6))))
     rng = random.Random(seed)
-    url = os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_path / 'bot.db'}"
+    url = database_url
     env = _env(api, url, tmp_path)
     api.send_delay = 0.005
     site = Site()

@@ -46,11 +46,12 @@ def wait_until(condition, timeout: float) -> None:
         time.sleep(0.005)
 
 
-def digests_due_now(tmp_path: Path, api, send_rate: int) -> tuple[str, str, dict[str, str]]:
+def digests_due_now(
+    tmp_path: Path, url: str, api, send_rate: int
+) -> tuple[str, str, dict[str, str]]:
     """A database where every chat in CHATS is due a digest now; returns url, zone, env."""
     now = datetime.now(UTC)
     zone = zone_where_it_is_six_am(now)
-    url = f"sqlite:///{tmp_path / 'bot.db'}"
     store = ArticleStore.open(url)
     for chat_id in CHATS:
         api.private_chat(chat_id)
@@ -71,8 +72,8 @@ def digests_due_now(tmp_path: Path, api, send_rate: int) -> tuple[str, str, dict
     return url, zone, env
 
 
-def test_kill_during_fan_out_and_restart(tmp_path: Path, api):
-    url, zone, env = digests_due_now(tmp_path, api, send_rate=150)
+def test_kill_during_fan_out_and_restart(tmp_path: Path, database_url: str, api):
+    url, zone, env = digests_due_now(tmp_path, database_url, api, send_rate=150)
     api.send_delay = 0.01
     kill_after = random.Random().randint(20, 250)
     process = start(env, tmp_path)
@@ -101,8 +102,10 @@ def test_kill_during_fan_out_and_restart(tmp_path: Path, api):
     store.close()
 
 
-def test_sigterm_during_fan_out_stops_promptly_and_resumes(tmp_path: Path, api):
-    _, _, env = digests_due_now(tmp_path, api, send_rate=40)  # 300 chats would take 7.5 s
+def test_sigterm_during_fan_out_stops_promptly_and_resumes(tmp_path: Path, database_url: str, api):
+    _, _, env = digests_due_now(
+        tmp_path, database_url, api, send_rate=40
+    )  # 300 chats would take 7.5 s
     process = start(env, tmp_path)
     try:
         wait_until(lambda: len(api.sent) >= 40, timeout=120)

@@ -7,10 +7,10 @@ from pathlib import Path
 from briefbot.bot.cli import main
 
 
-def test_doctor_all_good(tmp_path: Path, api, monkeypatch, capsys):
+def test_doctor_all_good(database_url: str, api, monkeypatch, capsys):
     monkeypatch.setenv("BRIEFBOT_TOKEN", api.token)
     monkeypatch.setenv("BRIEFBOT_API_URL", api.url)
-    monkeypatch.setenv("BRIEFBOT_DATABASE_URL", f"sqlite:///{tmp_path / 'd.db'}")
+    monkeypatch.setenv("BRIEFBOT_DATABASE_URL", database_url)
     assert main(["doctor"]) == 0
     out = capsys.readouterr().out
     assert out.count("ok  ") == 4

@@ -135,9 +135,9 @@ def test_pulled_models_are_listed_and_found_by_name(
     assert "cannot download 'some/model'" in capsys.readouterr().err
 
 
-def test_service_runs_the_abstractive_model_off_the_loop(tmp_path: Path, bart_folder):
+def test_service_runs_the_abstractive_model_off_the_loop(database_url: str, bart_folder):
     model = load_summarizer(str(bart_folder))
-    store = ArticleStore.open(f"sqlite:///{tmp_path / 's.db'}")
+    store = ArticleStore.open(database_url)
     service = SummaryService(model, store)
     article = store.add_article("Long", LONG_ARTICLE).article
     threads: list[str] = []

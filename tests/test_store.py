@@ -1,8 +1,10 @@
-"""The article store on a real SQLite file: migrations, dedupe, navigation, chats, cache."""
+"""The article store on a real database (SQLite and PostgreSQL): migrations, dedupe,
+navigation, chats, cache."""
 
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -19,37 +21,39 @@ from tests.conftest import ARTICLE_TEXT
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> ArticleStore:
-    store = ArticleStore.open(f"sqlite:///{tmp_path / 'db' / 'store.db'}")
+def store(database_url: str) -> ArticleStore:
+    store = ArticleStore.open(database_url)
     yield store
     store.close()
 
 
-def test_schema_is_migrated_once_and_uses_wal(tmp_path: Path, store: ArticleStore):
+def test_schema_is_migrated_once(database_url: str, store: ArticleStore):
     with store.engine.connect() as connection:
-        assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        if store.engine.dialect.name == "sqlite":
+            assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert (
             connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0006"
         )
-    again = ArticleStore.open(f"sqlite:///{tmp_path / 'db' / 'store.db'}")
+    again = ArticleStore.open(database_url)
     assert again.count() == 0
     again.close()
 
 
-def test_upgrade_from_the_first_schema_keeps_data(tmp_path: Path):
+def test_upgrade_from_the_first_schema_keeps_data(database_url: str):
     from alembic import command
 
     from briefbot.articles.database import alembic_config, create_database_engine
 
-    url = f"sqlite:///{tmp_path / 'old.db'}"
+    url = database_url
     engine = create_database_engine(url)
     command.upgrade(alembic_config(engine), "0001")
     with engine.begin() as connection:
         connection.execute(
             text(
                 "INSERT INTO chats (chat_id, kind, subscribed, created_at, updated_at) "
-                "VALUES (9, 'private', 1, '2026-01-01', '2026-01-01')"
-            )
+                "VALUES (9, 'private', :yes, :when, :when)"
+            ),
+            {"yes": True, "when": datetime(2026, 1, 1, tzinfo=UTC)},
         )
     engine.dispose()
     store = ArticleStore.open(url)
@@ -87,8 +91,8 @@ def test_rejects_bad_text_without_storing(store: ArticleStore):
     assert store.count() == 0
 
 
-def test_limits_are_configurable(tmp_path: Path):
-    store = ArticleStore.open(f"sqlite:///{tmp_path / 's.db'}", TextLimits(max_chars=1_000))
+def test_limits_are_configurable(database_url: str):
+    store = ArticleStore.open(database_url, TextLimits(max_chars=1_000))
     with pytest.raises(ArticleRejected, match="limit is 1,000"):
         store.add_article("Title", ARTICLE_TEXT * 3)
     store.close()

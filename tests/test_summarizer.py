@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Sequence
-from pathlib import Path
 
 import pytest
 from sqlalchemy import update
@@ -105,8 +104,8 @@ class RecordingSummarizer:
 
 
 @pytest.fixture
-def store(tmp_path: Path):
-    store = ArticleStore.open(f"sqlite:///{tmp_path / 's.db'}")
+def store(database_url: str):
+    store = ArticleStore.open(database_url)
     yield store
     store.close()
 

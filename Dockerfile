@@ -17,11 +17,13 @@ COPY pyproject.toml README.md ./
 COPY bot ./bot
 COPY models ./models
 COPY articles ./articles
-RUN python -m pip install . \
+RUN python -m pip install ".[postgres]" \
     && useradd --create-home --uid 10001 briefbot \
     && mkdir -p /data && chown briefbot /data
 
 USER briefbot
 VOLUME ["/data"]
+# Webhook mode (`briefbot run --webhook URL --listen 0.0.0.0:8443`) serves here, /health too.
+EXPOSE 8443
 # BRIEFBOT_TOKEN (and the other settings) come from the environment at `docker run`.
 CMD ["briefbot", "run"]

@@ -184,6 +184,8 @@ class FakeBotApi:
         self.webhook_attempts = 5
         self.webhook_retry_seconds = 0.5
         self.webhook_deliveries: list[tuple[int, int]] = []  # (update_id, HTTP status)
+        self.balance_to: list[str] = []  # webhook posts go round-robin to these URLs
+        self._balance_turn = itertools.count()
         self._cond = threading.Condition()
         self._server = QuietServer(("127.0.0.1", 0), self._handler_class())
         self._server.daemon_threads = True
@@ -333,7 +335,17 @@ class FakeBotApi:
 
     def _deliver(self, webhook: dict[str, str], update: dict[str, Any]) -> None:
         for attempt in range(self.webhook_attempts):
-            status = self.post_to_webhook(update, webhook)
+            status = 0
+            # A load balancer in front of several instances: the next one that answers.
+            for _ in range(max(1, len(self.balance_to))):
+                target = webhook
+                if self.balance_to:
+                    with self._cond:
+                        url = self.balance_to[next(self._balance_turn) % len(self.balance_to)]
+                    target = {**webhook, "url": url}
+                status = self.post_to_webhook(update, target)
+                if status != 0:
+                    break
             with self._cond:
                 self.webhook_deliveries.append((update["update_id"], status))
                 self._cond.notify_all()

@@ -85,10 +85,10 @@ def _kill(process: subprocess.Popen[bytes]) -> None:
     process.wait(timeout=30)
 
 
-def _wait_until(condition, timeout: float, what: str) -> None:
+def _wait_until(condition, timeout: float, what: str, missing=lambda: "") -> None:
     deadline = time.monotonic() + timeout
     while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        assert time.monotonic() < deadline, f"timed out waiting for {what} {missing()}"
         time.sleep(0.02)
 
 
@@ -196,7 +196,10 @@ def test_kill_at_random_points_and_restart_loses_and_repeats_nothing(
             _wait_until(lambda: _all_handled(store, ledger), 240, "every update handled")
             _wait_until(lambda: _all_summarized(store), 240, "every summary")
             _wait_until(
-                lambda: set(api.sent_counts()) >= set(ledger.digest_chats), 120, "every digest"
+                lambda: set(api.sent_counts()) >= set(ledger.digest_chats),
+                120,
+                "every digest",
+                lambda: (sorted(set(ledger.digest_chats) - set(api.sent_counts())), ledger.kills),
             )
             time.sleep(1.0)  # anything sent twice would arrive now
         finally:

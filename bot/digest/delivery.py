@@ -25,11 +25,24 @@ _ON_THE_WIRE: ContextVar[Callable[[], None] | None] = ContextVar("digest_part", 
 
 
 async def mark_digest_part_sent(request: httpx.Request) -> None:
-    """httpx request hook: record that this digest part is about to leave the process."""
+    """httpx request hook: record the digest part as in flight when its bytes start to leave.
+
+    The mark is made from httpcore's trace of this request, right before the request line is
+    written to an open connection, not when the hook runs: between the two lie the connection
+    pool and perhaps a TCP connect, and a crash there would lose a part recorded as sent.
+    """
     mark = _ON_THE_WIRE.get()
-    if mark is not None and request.url.path.endswith("/sendMessage"):
-        _ON_THE_WIRE.set(None)
-        mark()
+    if mark is None or not request.url.path.endswith("/sendMessage"):
+        return
+    _ON_THE_WIRE.set(None)
+
+    async def trace(event: str, _info: dict[str, object]) -> None:
+        nonlocal mark
+        if mark is not None and event.endswith("send_request_headers.started"):
+            mark, record = None, mark
+            record()
+
+    request.extensions = {**request.extensions, "trace": trace}
 
 
 UNREACHABLE_MARKERS = ("chat not found", "bot was blocked", "user is deactivated", "kicked")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -29,6 +30,7 @@ from briefbot.models import SummaryLength
 logger = logging.getLogger(__name__)
 
 DIGEST_LENGTH = SummaryLength.SHORT
+CLAIM_CHUNK = 50
 
 
 def _text(outcome: object) -> str | None:
@@ -63,6 +65,7 @@ class DigestScheduler:
         self.workers = workers or max(16, min(2_000, int(rate * 2)))
         self._running = 0
         self._stopping = False
+        self._random = random.Random()
 
     @property
     def busy(self) -> bool:
@@ -122,17 +125,29 @@ class DigestScheduler:
             return RunCounts()
         self._running += 1
         counts = RunCounts()
-        work: list[tuple[Delivery, date]] = []
+        worked = False
         try:
             # Interrupted deliveries first: the claims made below are unfinished too.
             if resume:
-                work.extend(self._interrupted())
-            work.extend(self._claim(now, counts))
-            if work:
-                await self._fan_out(work, counts)
+                interrupted = self._interrupted()
+                if interrupted:
+                    worked = True
+                    await self._fan_out(interrupted, counts)
+            entries = self._entries(now)
+            # Claimed a chunk at a time, in an order of its own: several instances running
+            # this at once take different chunks and share the fan-out.
+            self._random.shuffle(entries)
+            chunk = max(CLAIM_CHUNK, self.workers)
+            for start in range(0, len(entries), chunk):
+                if self._stopping:
+                    break
+                work = self._claim(entries[start : start + chunk], counts)
+                if work:
+                    worked = True
+                    await self._fan_out(work, counts)
         finally:
             self._running -= 1
-        if work or counts.skipped:
+        if worked or counts.skipped:
             run = DigestRun(started, utcnow(), counts.sent, counts.skipped, counts.failed)
             self.services.store.deliveries.record_run(run)
             logger.info(
@@ -144,7 +159,7 @@ class DigestScheduler:
             )
         return counts
 
-    def _claim(self, now: datetime, counts: RunCounts) -> list[tuple[Delivery, date]]:
+    def _entries(self, now: datetime) -> list[ClaimEntry]:
         due, missed = self._due(now)
         entries = [
             ClaimEntry(chat_id, day.isoformat(), state=SKIPPED, reason=reason)
@@ -160,6 +175,9 @@ class DigestScheduler:
                 entries.append(
                     ClaimEntry(chat.chat_id, day.isoformat(), state=SKIPPED, reason="nothing new")
                 )
+        return entries
+
+    def _claim(self, entries: list[ClaimEntry], counts: RunCounts) -> list[tuple[Delivery, date]]:
         # Records another run created first are not returned: that run sends those.
         claimed = self.services.store.deliveries.claim_many(entries)
         counts.skipped += sum(1 for d in claimed if d.state == SKIPPED)

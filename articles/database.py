@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import fcntl
 import logging
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
 logger = logging.getLogger(__name__)
@@ -49,6 +50,30 @@ def alembic_config(engine: Engine) -> Config:
     return config
 
 
+# Any fixed number: instances starting together on PostgreSQL migrate one after another.
+_MIGRATION_LOCK = 0x62726965  # "brie"
+
+
 def upgrade_schema(engine: Engine) -> None:
-    """Bring the database to the newest migration; a no-op when it is current."""
-    command.upgrade(alembic_config(engine), "head")
+    """Bring the database to the newest migration; a no-op when it is current.
+
+    Processes starting together take turns, so only the first one creates the tables.
+    """
+    if engine.dialect.name == "sqlite":
+        database = engine.url.database
+        if not database or database == ":memory:" or database.startswith("file:"):
+            command.upgrade(alembic_config(engine), "head")
+            return
+        with open(f"{Path(database).expanduser()}.migrate-lock", "a+b") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            command.upgrade(alembic_config(engine), "head")
+        return
+    if engine.dialect.name != "postgresql":
+        command.upgrade(alembic_config(engine), "head")
+        return
+    with engine.connect() as lock:
+        lock.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _MIGRATION_LOCK})
+        try:
+            command.upgrade(alembic_config(engine), "head")
+        finally:
+            lock.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _MIGRATION_LOCK})

@@ -4,11 +4,6 @@ left."""
 
 from __future__ import annotations
 
-import os
-import re
-import signal
-import subprocess
-import sys
 import time
 import uuid
 from collections import Counter
@@ -23,12 +18,9 @@ from briefbot.articles import ArticleStore
 from briefbot.articles.schema import DigestDeliveryRow, SummaryRow, UpdateRow
 from tests.botapi import FakeBotApi
 from tests.conftest import ARTICLE_TEXT
-from tests.harness import free_port
+from tests.instances import instance_env, start_together
 from tests.postgres import PostgresServer
 from tests.test_digest_crash import zone_where_it_is_six_am
-
-PUBLIC_URL = "https://briefbot.example.com/tg"
-SUMMARIZED = re.compile(r"Summarized (\d+) articles")
 
 
 @pytest.fixture
@@ -39,63 +31,6 @@ def shared_database(postgres: PostgresServer) -> Iterator[str]:
     url = postgres.create_database(name)
     yield url
     postgres.drop_database(name)
-
-
-class Instance:
-    def __init__(self, name: str, env: dict[str, str], cwd: Path) -> None:
-        self.name = name
-        self.port = free_port()
-        self.log = cwd / f"{name}.log"
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                [
-                    sys.executable, "-m", "briefbot.bot", "run",
-                    "--webhook", PUBLIC_URL, "--listen", f"127.0.0.1:{self.port}",
-                ],
-                env=env,
-                cwd=cwd,
-                stdout=subprocess.DEVNULL,
-                stderr=log,
-            )  # fmt: skip
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/tg"
-
-    def summarized(self) -> int:
-        return sum(int(n) for n in SUMMARIZED.findall(self.log.read_text()))
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            assert self.process.wait(timeout=60) == 0, self.log.read_text()[-3000:]
-
-    def kill(self) -> None:
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=30)
-
-
-def _start_together(names: list[str], env: dict[str, str], cwd: Path, api: FakeBotApi):
-    """Start the instances at once (as a deployment does) and wait until all serve."""
-    mark = api.mark()
-    instances = [Instance(name, env, cwd) for name in names]
-    api.wait_for(mark, "setWebhook", count=len(instances), timeout=120)
-    api.balance_to = [instance.url for instance in instances]
-    return instances
-
-
-def _env(api: FakeBotApi, url: str, tmp_path: Path, send_rate: int) -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith("BRIEFBOT_")} | {
-        "BRIEFBOT_TOKEN": api.token,
-        "BRIEFBOT_API_URL": api.url,
-        "BRIEFBOT_DATABASE_URL": url,
-        "BRIEFBOT_LOAD_SAMPLES": "false",
-        "BRIEFBOT_SEND_RATE": str(send_rate),
-        "BRIEFBOT_BATCH_SIZE": "2",
-        "BRIEFBOT_MODEL_THREADS": "1",
-        "BRIEFBOT_INSTANCE_LEASE_SECONDS": "2",
-        "BRIEFBOT_CONFIG": str(tmp_path / "none.toml"),
-    }
 
 
 def _prepare(url: str, api: FakeBotApi, chats: list[int], articles: int) -> None:
@@ -131,8 +66,8 @@ def test_two_instances_share_the_work_and_do_nothing_twice(
     chats = list(range(60_000, 60_300))
     readers = list(range(70_000, 70_030))
     _prepare(shared_database, api, chats, articles=10)
-    env = _env(api, shared_database, tmp_path, send_rate=100)
-    first, second = _start_together(["first", "second"], env, tmp_path, api)
+    env = instance_env(api, shared_database, tmp_path, send_rate=100)
+    first, second = start_together(["first", "second"], env, tmp_path, api)
     try:
         _readers_ask(api, readers)
         store = ArticleStore.open(shared_database)
@@ -168,8 +103,8 @@ def test_a_killed_instance_work_is_finished_by_the_other(
     readers = list(range(71_000, 71_020))
     _prepare(shared_database, api, chats, articles=3)
     api.send_delay = 0.01
-    env = _env(api, shared_database, tmp_path, send_rate=60)
-    doomed, survivor = _start_together(["doomed", "survivor"], env, tmp_path, api)
+    env = instance_env(api, shared_database, tmp_path, send_rate=60)
+    doomed, survivor = start_together(["doomed", "survivor"], env, tmp_path, api)
     try:
         _wait_until(lambda: len(api.sent) >= 60, 60, "the fan-out to start")
         _readers_ask(api, readers[:10])

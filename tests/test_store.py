@@ -4,6 +4,7 @@ navigation, chats, cache."""
 from __future__ import annotations
 
 import json
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -178,3 +179,22 @@ def test_samples_load_only_into_an_empty_store(store: ArticleStore):
     assert report is not None and len(report.added) == len(list(SAMPLES_DIR.glob("*.md"))) >= 2
     assert all(a.origin == "sample" for a in report.added)
     assert load_samples_if_empty(store) is None
+
+
+def test_instances_starting_together_migrate_one_after_another(database_url: str):
+    # Two processes opening a new database at once must not both create the tables.
+    results: list[object] = []
+
+    def open_store() -> None:
+        try:
+            ArticleStore.open(database_url).close()
+            results.append("ok")
+        except Exception as exc:  # reported below
+            results.append(exc)
+
+    threads = [threading.Thread(target=open_store) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == ["ok", "ok", "ok"]

@@ -41,6 +41,10 @@ def run_cli(
         ({"BRIEFBOT_TOKEN": "nonsense"}, "BRIEFBOT_TOKEN does not look like a bot token"),
         ({"BRIEFBOT_TOKEN": "1:a", "BRIEFBOT_API_URL": "not a url"}, "BRIEFBOT_API_URL"),
         (
+            {"BRIEFBOT_TOKEN": "1:a", "BRIEFBOT_WEBHOOK_LISTEN": "everywhere"},
+            "BRIEFBOT_WEBHOOK_LISTEN: expected HOST:PORT",
+        ),
+        (
             {"BRIEFBOT_TOKEN": "1:a", "BRIEFBOT_TIMEZONE": "Mars/Olympus"},
             "BRIEFBOT_TIMEZONE: unknown time zone 'Mars/Olympus'",
         ),

@@ -172,6 +172,7 @@ class FakeBotApi:
         self._message_ids = itertools.count(1)
         self._callback_ids = itertools.count(1)
         self._failures: list[Failure] = []
+        self._drops: dict[str, int] = {}
         self._chat_failures: dict[int, list[tuple[Failure, float]]] = {}
         self.sent: list[dict[str, Any]] = []  # messages Telegram accepted, in order
         self.files: dict[str, bytes] = {}  # file_id -> content
@@ -231,6 +232,19 @@ class FakeBotApi:
     ) -> None:
         with self._cond:
             self._failures.append(Failure(method, code, description, retry_after, times))
+
+    def drop_next(self, method: str, times: int = 1) -> None:
+        """Hang up on the next `times` calls of `method` without answering (a reset)."""
+        with self._cond:
+            self._drops[method] = self._drops.get(method, 0) + times
+
+    def _take_drop(self, method: str) -> bool:
+        with self._cond:
+            if self._drops.get(method, 0) > 0:
+                self._drops[method] -= 1
+                self.calls.append(Call(method, {}, time.monotonic()))
+                return True
+            return False
 
     def fail_chat(
         self,
@@ -463,6 +477,9 @@ class FakeBotApi:
                     )
                     return
                 method = self.path[len(prefix) :].split("?")[0]
+                if api._take_drop(method):
+                    self.close_connection = True  # hang up without an answer
+                    return
                 try:
                     result = api._dispatch(method, _decode_params(raw))
                 except ApiError as exc:

@@ -141,10 +141,12 @@ def start_bot(
             ).start()
             running.append(bot)
             api.wait_for(mark, "setWebhook")
+            bot.wait_running()
             return bot
         bot = RunningBot(services, schedule_digests=schedule_digests).start()
         running.append(bot)
         api.wait_for(mark, "setMyCommands")
+        bot.wait_running()
         return bot
 
     yield start

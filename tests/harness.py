@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
+import time
 from typing import Any
 
 from telegram.ext import Application
@@ -71,12 +72,21 @@ class RunningBot:
         self._thread.start()
         return self
 
+    def wait_running(self, timeout: float = 60) -> None:
+        """Until the Application is running: a stop asked for before that would be lost."""
+        deadline = time.monotonic() + timeout
+        while not self.application.running:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise AssertionError("the bot did not start")
+            time.sleep(0.01)
+
     def call(self, coroutine: Any, timeout: float = 120) -> Any:
         """Run a coroutine on the bot's loop from the test thread."""
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout=timeout)
 
     def stop(self) -> None:
         if self._thread.is_alive():
+            self.wait_running()
             if self.webhook_url is not None:
                 assert self._stop is not None
                 self._loop.call_soon_threadsafe(self._stop.set)

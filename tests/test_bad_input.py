@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
 from briefbot.bot.callbacks import Action, encode
@@ -130,3 +131,29 @@ def test_one_user_cannot_monopolise_the_model(start_bot, api):
     admin = Talk(api, api.private_chat(ADMIN_ID), ADMIN_ID)
     for command in ("/summary", "/prev", "/prev", "/prev"):
         assert "many new summaries" not in texts(admin.say(command))[0]
+
+
+def test_long_poll_interruptions_lose_and_repeat_nothing(start_bot, api):
+    start_bot()
+    reader = Talk(api, api.private_chat(READER_ID), READER_ID)
+    # getUpdates answered with 502, then hung up on mid-poll, then fine again.
+    api.fail_next("getUpdates", 502, "Bad Gateway", times=2)
+    api.drop_next("getUpdates")
+    mark = api.mark()
+    for _ in range(3):
+        api.send_text(reader.chat, READER_ID, "/help")
+    replies = api.wait_for(mark, "sendMessage", 3, chat_id=READER_ID, timeout=60)
+    time.sleep(1.0)
+    assert len(api.calls_since(mark, "sendMessage")) == len(replies) == 3
+
+
+def test_a_reset_connection_while_answering_does_not_stop_the_bot(start_bot, api):
+    start_bot()
+    reader = Talk(api, api.private_chat(READER_ID), READER_ID)
+    api.drop_next("sendMessage")
+    mark = api.mark()
+    api.send_text(reader.chat, READER_ID, "/help")
+    # The reply's connection was reset; the bot logs it and goes on serving.
+    api.wait_for(mark, "sendMessage", 1, chat_id=READER_ID, timeout=30)
+    [reply] = reader.say("/help")
+    assert "/summary" in reply.params["text"]

@@ -2,7 +2,7 @@
 operations (article imports, background summarization, digest fan-outs), start it again each
 time, and check at the end that no article, update, summary or digest was lost or doubled.
 
-CRASH_POINTS sets how many kills (default 9, three per operation); the figures in the
+CRASH_POINTS sets how many kills (default 6, two per operation); the figures in the
 README come from a run with 60. CRASH_REPORT names a JSON file for the figures.
 """
 
@@ -174,7 +174,7 @@ def _kill_cycle(
 def test_kill_at_random_points_and_restart_loses_and_repeats_nothing(
     tmp_path: Path, database_url: str, api
 ):
-    points = int(os.environ.get("CRASH_POINTS", "9"))
+    points = int(os.environ.get("CRASH_POINTS", "6"))
     seed = int(os.environ.get("CRASH_SEED", str(random.SystemRandom().randrange(10**6))))
     rng = random.Random(seed)
     url = database_url

@@ -15,6 +15,10 @@ from sqlalchemy import event
 from briefbot.articles import database
 from tests.conftest import ADMIN_ID, ARTICLE_TEXT, Talk
 
+# SQLite's page limit and file lock stand in for a full disk and a locked database; PostgreSQL
+# has no such switch, and its errors map through the same code (SQLSTATE 53100 and 55P03).
+pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+
 BIG_TEXT = "A big story\n" + " ".join([ARTICLE_TEXT] * 120)  # about 90 KB
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from briefbot.articles.extract import extract_article
 from briefbot.articles.records import Article
 from briefbot.articles.schema import FeedEntryRow, FeedRow, utcnow
-from briefbot.articles.store import ArticleStore
+from briefbot.articles.store import ArticleStore, valid_row_id
 from briefbot.articles.text import ArticleRejected, clean_url
 from briefbot.articles.web import FEED_TYPES, FetchError, FetchLimits, fetch_page
 
@@ -100,6 +100,8 @@ class FeedStore:
             return [_feed(row) for row in session.scalars(select(FeedRow).order_by(FeedRow.id))]
 
     def remove(self, feed_id: int) -> Feed | None:
+        if not valid_row_id(feed_id):
+            return None
         with self.store.session() as session:
             row = session.get(FeedRow, feed_id)
             if row is None:

@@ -31,6 +31,15 @@ from briefbot.articles.text import (
 logger = logging.getLogger(__name__)
 
 Direction = Literal["next", "prev"]
+# Row ids are 32-bit integers in the schema; PostgreSQL refuses a larger number outright.
+MAX_ROW_ID = 2**31 - 1
+
+
+def valid_row_id(value: int) -> bool:
+    """Whether `value` can be a row id at all (ids from commands and buttons are untrusted)."""
+    return 0 < value <= MAX_ROW_ID
+
+
 SUPPORTED_DATABASES = ("sqlite", "postgresql")
 
 
@@ -195,6 +204,8 @@ class ArticleStore:
             return _article(row) if row else None
 
     def get(self, article_id: int) -> Article | None:
+        if not valid_row_id(article_id):
+            return None
         with self._session() as session:
             row = session.get(ArticleRow, article_id)
             return _article(row) if row else None
@@ -210,6 +221,7 @@ class ArticleStore:
 
     def page(self, number: int, size: int = 10) -> list[Article]:
         """Page `number` (from 0) of the library, newest first."""
+        number = max(0, min(number, MAX_ROW_ID))
         with self._session() as session:
             rows = session.scalars(
                 select(ArticleRow).order_by(ArticleRow.id.desc()).offset(number * size).limit(size)
@@ -218,6 +230,8 @@ class ArticleStore:
 
     def delete_article(self, article_id: int) -> Article | None:
         """Delete an article and its cached summaries; chats reading it lose their place."""
+        if not valid_row_id(article_id):
+            return None
         with self._session() as session:
             row = session.get(ArticleRow, article_id)
             if row is None:
@@ -233,6 +247,8 @@ class ArticleStore:
         clean = clean_title(title, self.limits)
         if not clean:
             raise ArticleRejected("the new title is empty")
+        if not valid_row_id(article_id):
+            return None
         with self._session() as session:
             row = session.get(ArticleRow, article_id)
             if row is None:
@@ -242,6 +258,7 @@ class ArticleStore:
 
     def neighbour(self, article_id: int, direction: Direction) -> Article | None:
         """The next newer ("next") or next older ("prev") article, or None at either end."""
+        article_id = max(0, min(article_id, MAX_ROW_ID))
         query = select(ArticleRow)
         if direction == "next":
             query = query.where(ArticleRow.id > article_id).order_by(ArticleRow.id.asc())
@@ -353,6 +370,7 @@ class ArticleStore:
 
     def get_many(self, article_ids: list[int]) -> list[Article]:
         """The articles that still exist, in the order asked for."""
+        article_ids = [i for i in article_ids if valid_row_id(i)]
         with self._session() as session:
             rows = session.scalars(select(ArticleRow).where(ArticleRow.id.in_(article_ids)))
             found = {row.id: _article(row) for row in rows}

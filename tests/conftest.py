@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +13,7 @@ from briefbot.bot.services import BotServices
 from briefbot.models import Summarizer, load_summarizer
 from tests.botapi import Call, FakeBotApi
 from tests.harness import RunningBot, free_port
-from tests.postgres import PostgresServer
+from tests.postgres import PostgresServer, fresh_database
 
 ADMIN_ID = 4242
 READER_ID = 777
@@ -68,13 +67,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'briefbot.db'}"
         return
-    server: PostgresServer = request.getfixturevalue("postgres")
-    if not server.available:
-        pytest.skip("PostgreSQL is not installed (apt-get install postgresql)")
-    name = f"briefbot_{uuid.uuid4().hex[:12]}"
-    url = server.create_database(name)
-    yield url
-    server.drop_database(name)
+    with fresh_database(request.getfixturevalue("postgres")) as url:
+        yield url
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ left."""
 from __future__ import annotations
 
 import time
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -19,18 +18,14 @@ from briefbot.articles.schema import DigestDeliveryRow, SummaryRow, UpdateRow
 from tests.botapi import FakeBotApi
 from tests.conftest import ARTICLE_TEXT
 from tests.instances import instance_env, start_together
-from tests.postgres import PostgresServer
+from tests.postgres import PostgresServer, fresh_database
 from tests.test_digest_crash import zone_where_it_is_six_am
 
 
 @pytest.fixture
 def shared_database(postgres: PostgresServer) -> Iterator[str]:
-    if not postgres.available:
-        pytest.skip("PostgreSQL is not installed (apt-get install postgresql)")
-    name = f"briefbot_{uuid.uuid4().hex[:12]}"
-    url = postgres.create_database(name)
-    yield url
-    postgres.drop_database(name)
+    with fresh_database(postgres) as url:
+        yield url
 
 
 def _prepare(url: str, api: FakeBotApi, chats: list[int], articles: int) -> None:

@@ -198,3 +198,16 @@ def test_instances_starting_together_migrate_one_after_another(database_url: str
     for thread in threads:
         thread.join()
     assert results == ["ok", "ok", "ok"]
+
+
+def test_ids_beyond_the_schema_range_are_simply_not_found(store: ArticleStore):
+    # Ids come from commands and buttons; PostgreSQL would refuse them outright.
+    store.add_article("Bridge", ARTICLE_TEXT)
+    huge = 99_999_999_999_999_999_999
+    assert store.get(huge) is None and store.get(-1) is None
+    assert store.delete_article(2**31) is None
+    assert store.set_title(huge, "New") is None
+    assert store.get_many([huge, 1])[0].title == "Bridge"
+    assert store.neighbour(huge, "prev").title == "Bridge"
+    assert store.neighbour(huge, "next") is None
+    assert store.page(huge) == []

@@ -12,6 +12,21 @@ from tests.botapi import FakeBotApi
 from tests.conftest import ARTICLE_TEXT, READER_ID, Talk, texts
 
 
+def command_update(update_id: int, message_id: int, chat: dict, command: str) -> dict:
+    """An update with a command from the reader, as Telegram posts it."""
+    return {
+        "update_id": update_id,
+        "message": {
+            "message_id": message_id,
+            "date": int(time.time()),
+            "chat": chat,
+            "from": {"id": READER_ID, "is_bot": False, "first_name": "R"},
+            "text": command,
+            "entities": [{"type": "bot_command", "offset": 0, "length": len(command)}],
+        },
+    }
+
+
 def _get(url: str) -> tuple[int, dict[str, Any]]:
     try:
         with urllib.request.urlopen(url, timeout=10) as response:
@@ -37,24 +52,14 @@ def test_webhook_mode_serves_readers_and_reports_health(start_bot, api: FakeBotA
     assert status == 200
     assert health["status"] == "ok" and health["database"] == "ok"
     assert health["articles"] == 1 and health["instances_alive"] == 1
-    assert health["updates"]["done"] >= 1
+    assert sum(health["updates"].values()) >= 1  # the /summary above, stored
 
 
 def test_webhook_refuses_wrong_secret_and_malformed_bodies(start_bot, api: FakeBotApi):
     bot = start_bot(webhook=True)
     reader = api.private_chat(READER_ID)
     mark = api.mark()
-    update = {
-        "update_id": 9001,
-        "message": {
-            "message_id": 1,
-            "date": int(time.time()),
-            "chat": reader,
-            "from": {"id": READER_ID, "is_bot": False, "first_name": "R"},
-            "text": "/start",
-            "entities": [{"type": "bot_command", "offset": 0, "length": 6}],
-        },
-    }
+    update = command_update(9001, 1, reader, "/start")
     assert api.post_to_webhook(update, secret="guessed") == 403
     assert api.post_to_webhook(update, secret="") == 403
     request = urllib.request.Request(
@@ -78,17 +83,7 @@ def test_webhook_refuses_wrong_secret_and_malformed_bodies(start_bot, api: FakeB
 def test_a_delivery_telegram_retries_is_handled_once(start_bot, api: FakeBotApi):
     start_bot(webhook=True)
     reader = api.private_chat(READER_ID)
-    update = {
-        "update_id": 777001,
-        "message": {
-            "message_id": 5,
-            "date": int(time.time()),
-            "chat": reader,
-            "from": {"id": READER_ID, "is_bot": False, "first_name": "R"},
-            "text": "/help",
-            "entities": [{"type": "bot_command", "offset": 0, "length": 5}],
-        },
-    }
+    update = command_update(777001, 5, reader, "/help")
     mark = api.mark()
     # Telegram retries when it did not see our answer; each retry carries the same update_id.
     statuses = [api.post_to_webhook(update) for _ in range(3)]
@@ -106,21 +101,7 @@ def test_updates_stored_before_a_restart_are_handled_after_it(
     bot = start_bot(webhook=True)
     bot.stop()
     reader = api.private_chat(READER_ID)
-    bot.services.store.inbox.record(
-        [
-            {
-                "update_id": 4242001,
-                "message": {
-                    "message_id": 8,
-                    "date": int(time.time()),
-                    "chat": reader,
-                    "from": {"id": READER_ID, "is_bot": False, "first_name": "R"},
-                    "text": "/help",
-                    "entities": [{"type": "bot_command", "offset": 0, "length": 5}],
-                },
-            }
-        ]
-    )
+    bot.services.store.inbox.record([command_update(4242001, 8, reader, "/help")])
     mark = api.mark()
     start_bot(webhook=True)
     [reply] = api.wait_for(mark, "sendMessage", chat_id=READER_ID)

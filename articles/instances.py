@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 DEFAULT_LEASE_SECONDS = 30.0
+# Instances registered by this process (tests and the console run several in one process).
+_REGISTERED_HERE: set[str] = set()
 
 
 def _process_exists(pid: int) -> bool:
@@ -63,37 +65,31 @@ class InstanceRegistry:
             for row in session.scalars(select(InstanceRow).where(InstanceRow.host == host)):
                 # Same host: a process that is gone (or had our pid, as in a restarted
                 # container) is dead for sure, so its work is free now, not after the lease.
+                if row.id in _REGISTERED_HERE:
+                    continue  # another registry of this very process, alive
                 if row.pid == os.getpid() or not _process_exists(row.pid):
                     logger.info("Instance %s is gone; its unfinished work is free", row.id)
                     session.delete(row)
-            session.add(
-                InstanceRow(
-                    id=self.id,
-                    role=self.role,
-                    host=socket.gethostname()[:256],
-                    pid=os.getpid(),
-                    model=self.model,
-                    started_at=now,
-                    heartbeat_at=now,
-                )
-            )
+            session.add(self._row(now))
+        _REGISTERED_HERE.add(self.id)
         logger.info("Instance %s (%s) registered", self.id, self.role)
+
+    def _row(self, now: datetime) -> InstanceRow:
+        return InstanceRow(
+            id=self.id,
+            role=self.role,
+            host=socket.gethostname()[:256],
+            pid=os.getpid(),
+            model=self.model,
+            started_at=now,
+            heartbeat_at=now,
+        )
 
     def heartbeat(self) -> None:
         with self._store.session() as session:
             row = session.get(InstanceRow, self.id)
             if row is None:  # removed by an operator or after a long stall: come back
-                session.add(
-                    InstanceRow(
-                        id=self.id,
-                        role=self.role,
-                        host=socket.gethostname()[:256],
-                        pid=os.getpid(),
-                        model=self.model,
-                        started_at=utcnow(),
-                        heartbeat_at=utcnow(),
-                    )
-                )
+                session.add(self._row(utcnow()))
             else:
                 row.heartbeat_at = utcnow()
 

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, case, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -74,20 +74,9 @@ class SummaryJobs:
                 if session.get(SummaryRow, (key.content_hash, key.model, key.length)) is not None:
                     continue
                 inserted = session.scalar(
-                    self._insert(SummaryJobRow)
-                    .values(
-                        content_hash=key.content_hash,
-                        model=key.model,
-                        length=key.length,
-                        article_id=article_id,
-                        state=RUNNING,
-                        owner=me,
-                        attempts=0,
-                        solo=solo,
-                        updated_at=now,
+                    self._new_job(key, article_id, RUNNING, me, solo=solo).returning(
+                        SummaryJobRow.content_hash
                     )
-                    .on_conflict_do_nothing()
-                    .returning(SummaryJobRow.content_hash)
                 )
                 if inserted is not None:
                     owned.add(key)
@@ -170,20 +159,7 @@ class SummaryJobs:
     def request(self, key: JobKey, article_id: int) -> None:
         """Ask whichever instance runs the model (a worker) to compute this summary soon."""
         with self._store.session() as session:
-            session.execute(
-                self._insert(SummaryJobRow)
-                .values(
-                    content_hash=key.content_hash,
-                    model=key.model,
-                    length=key.length,
-                    article_id=article_id,
-                    state=QUEUED,
-                    owner=None,
-                    attempts=0,
-                    updated_at=utcnow(),
-                )
-                .on_conflict_do_nothing()
-            )
+            session.execute(self._new_job(key, article_id, QUEUED, None))
 
     def queued(self, model: str, limit: int) -> list[tuple[int, str]]:
         """(article id, length) of summaries readers asked for, oldest request first."""
@@ -308,6 +284,26 @@ class SummaryJobs:
                 (r.article_id, r.length, SummaryFailure(r.reason or "", r.attempts, r.retry_at))
                 for r in rows
             ]
+
+    def _new_job(
+        self, key: JobKey, article_id: int, state: str, owner: str | None, *, solo: bool = False
+    ) -> Any:
+        """INSERT of a job row that does nothing when the summary has one already."""
+        return (
+            self._insert(SummaryJobRow)
+            .values(
+                content_hash=key.content_hash,
+                model=key.model,
+                length=key.length,
+                article_id=article_id,
+                state=state,
+                owner=owner,
+                attempts=0,
+                solo=solo,
+                updated_at=utcnow(),
+            )
+            .on_conflict_do_nothing()
+        )
 
     @staticmethod
     def _match(key: JobKey) -> tuple[object, ...]:

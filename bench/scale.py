@@ -132,6 +132,8 @@ def run(instances: int, args: argparse.Namespace, server_url: str, pg: PostgresS
             "summary_p50_ms": round(_percentile(latencies, 50) * 1000, 1),
             "summary_p99_ms": round(_percentile(latencies, 99) * 1000, 1),
         }
+        if not args.digest_chats:
+            return results
         # 2. digest fan-out
         name = f"bench_{uuid.uuid4().hex[:8]}"
         url = pg.create_database(name)

@@ -72,6 +72,7 @@ class SummaryJobs:
                     SummaryJobRow.length == key.length,
                 )
                 if session.get(SummaryRow, (key.content_hash, key.model, key.length)) is not None:
+                    session.execute(delete(SummaryJobRow).where(match))  # a stale request
                     continue
                 inserted = session.scalar(
                     self._new_job(key, article_id, RUNNING, me, solo=solo).returning(
@@ -160,6 +161,14 @@ class SummaryJobs:
         """Ask whichever instance runs the model (a worker) to compute this summary soon."""
         with self._store.session() as session:
             session.execute(self._new_job(key, article_id, QUEUED, None))
+
+    def forget_requests(self, keys: Sequence[JobKey]) -> None:
+        """Drop requests whose summaries exist already."""
+        with self._store.session() as session:
+            for key in keys:
+                session.execute(
+                    delete(SummaryJobRow).where(*self._match(key), SummaryJobRow.state == QUEUED)
+                )
 
     def queued(self, model: str, limit: int) -> list[tuple[int, str]]:
         """(article id, length) of summaries readers asked for, oldest request first."""

@@ -42,7 +42,7 @@ class BotServices:
                 summarizer = settings.load_summarizer()
             store.instances.role = role
             store.instances.lease = timedelta(seconds=settings.instance_lease_seconds)
-            store.instances.model = summarizer.name if summarizer is not None else None
+            store.instances.model = summarizer.name if runs_model and summarizer else None
             store.instances.register()
         except BaseException:
             store.close()

@@ -71,7 +71,12 @@ class SummaryPrecomputer:
         for length in self.lengths:
             pending = self.service.jobs.to_summarize(model, length.value, self.batch_size)
             batches.append((length, self.store.get_many(pending)))
-        for length, pending in batches:
+        for length, articles in batches:
+            # Only what is not cached counts as work (a request may be answered already).
+            pending = [a for a in articles if self.service.cached(a, length) is None]
+            done = [self.service.key(a, length) for a in articles if a not in pending]
+            if done:
+                self.service.jobs.forget_requests(done)
             if not pending:
                 continue
             results = await self.service.summaries_for(pending, length)
@@ -94,6 +99,7 @@ class SummaryPrecomputer:
                 logger.exception("Background summarization failed; retrying later")
                 made = 0
             if made:
+                await asyncio.sleep(0)  # let the loop breathe between batches
                 continue
             self._wake.clear()
             with contextlib.suppress(TimeoutError):

@@ -27,7 +27,7 @@ logger = logging.getLogger(__name__)
 
 RECEIVED, STARTED, DONE, FAILED = "received", "started", "done", "failed"
 # A restart loop on one update (it kills the process) ends after this many tries.
-MAX_ATTEMPTS = 5
+MAX_ATTEMPTS = 10
 _INSERT = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
 
 

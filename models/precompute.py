@@ -72,6 +72,8 @@ class SummaryPrecomputer:
             pending = self.service.jobs.to_summarize(model, length.value, self.batch_size)
             batches.append((length, self.store.get_many(pending)))
         for length, articles in batches:
+            # Readers first: a batch started now would make their summary wait behind it.
+            await self.service.readers_served()
             # Only what is not cached counts as work (a request may be answered already).
             pending = [a for a in articles if self.service.cached(a, length) is None]
             done = [self.service.key(a, length) for a in articles if a not in pending]

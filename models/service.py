@@ -64,6 +64,12 @@ class SummaryService:
         self._model_name = model_name
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="summarizer")
         self._in_flight: dict[tuple[str, SummaryLength], asyncio.Future[str]] = {}
+        self._no_readers = asyncio.Event()
+        self._no_readers.set()
+
+    async def readers_served(self) -> None:
+        """Return when no reader's summary is being made: background batches go after them."""
+        await self._no_readers.wait()
 
     @property
     def model_name(self) -> str:
@@ -114,6 +120,7 @@ class SummaryService:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[str] = loop.create_future()
         self._in_flight[in_process] = future
+        self._no_readers.clear()
         try:
             outcome = (
                 await loop.run_in_executor(self._executor, self._compute_many, [article], length)
@@ -137,6 +144,8 @@ class SummaryService:
             return outcome
         finally:
             del self._in_flight[in_process]
+            if not self._in_flight:
+                self._no_readers.set()
 
     async def _wait_for(self, key: JobKey) -> str:
         """Wait for a summary being computed elsewhere (another instance or a worker)."""

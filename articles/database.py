@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import fcntl
 import logging
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 
 logger = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+_INSERTS = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
 # How long a write waits for another writer's lock before "database is locked".
 SQLITE_BUSY_TIMEOUT_MS = 5000
 
@@ -41,6 +45,11 @@ def create_database_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+def insert_for(engine: Engine) -> Callable[..., Any]:
+    """The dialect's INSERT, which has ON CONFLICT DO NOTHING (SQLite and PostgreSQL)."""
+    return _INSERTS[engine.dialect.name]
 
 
 def alembic_config(engine: Engine) -> Config:

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select, tuple_, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from briefbot.articles.database import insert_for
 from briefbot.articles.records import Delivery, DigestRun
 from briefbot.articles.schema import ChatRow, DigestDeliveryRow, DigestRunRow, utcnow
 
@@ -20,7 +20,6 @@ if TYPE_CHECKING:
 
 PENDING, SENDING, SENT, FAILED, SKIPPED = "pending", "sending", "sent", "failed", "skipped"
 UNFINISHED = (PENDING, SENDING)
-_UPSERT_DIALECTS = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,20 +84,7 @@ class DeliveryStore:
         """Claim many (chat, date) records at once; returns only those this call created."""
         if not entries:
             return []
-        dialect = self._store.engine.dialect.name
-        if dialect not in _UPSERT_DIALECTS:
-            claimed = [
-                self.claim(
-                    e.chat_id,
-                    e.digest_date,
-                    article_ids=e.article_ids,
-                    state=e.state,
-                    reason=e.reason,
-                )
-                for e in entries
-            ]
-            return [c for c in claimed if c is not None]
-        insert = _UPSERT_DIALECTS[dialect]
+        insert = insert_for(self._store.engine)
         now = utcnow()
         owner = self._store.instances.id
         created: list[Delivery] = []

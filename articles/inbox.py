@@ -15,8 +15,8 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
+from briefbot.articles.database import insert_for
 from briefbot.articles.schema import UpdateRow, utcnow
 
 if TYPE_CHECKING:
@@ -28,14 +28,13 @@ logger = logging.getLogger(__name__)
 RECEIVED, STARTED, DONE, FAILED = "received", "started", "done", "failed"
 # A restart loop on one update (it kills the process) ends after this many tries.
 MAX_ATTEMPTS = 10
-_INSERT = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
 
 
 class UpdateInbox:
     def __init__(self, store: ArticleStore, instances: InstanceRegistry) -> None:
         self._store = store
         self._instances = instances
-        self._insert = _INSERT[store.engine.dialect.name]
+        self._insert = insert_for(store.engine)
 
     def record(self, payloads: Iterable[dict[str, Any]]) -> int:
         """Store updates not seen before; returns how many were new."""

@@ -404,22 +404,6 @@ class ArticleStore:
             row = session.get(SummaryRow, (digest, model, length))
             return row.text if row else None
 
-    def articles_missing_summary(self, model: str, length: str, limit: int) -> list[Article]:
-        """Newest articles with no cached summary for (model, length)."""
-        cached = select(SummaryRow.content_hash).where(
-            SummaryRow.model == model,
-            SummaryRow.length == length,
-            SummaryRow.content_hash == ArticleRow.content_hash,
-        )
-        with self._session() as session:
-            rows = session.scalars(
-                select(ArticleRow)
-                .where(~cached.exists())
-                .order_by(ArticleRow.id.desc())
-                .limit(limit)
-            )
-            return [_article(row) for row in rows]
-
     def cache_summary(self, digest: str, model: str, length: str, text: str) -> None:
         with self._session() as session:
             row = session.get(SummaryRow, (digest, model, length))

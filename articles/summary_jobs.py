@@ -15,8 +15,8 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, case, delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
+from briefbot.articles.database import insert_for
 from briefbot.articles.schema import ArticleRow, SummaryJobRow, SummaryRow, utcnow
 
 if TYPE_CHECKING:
@@ -29,7 +29,6 @@ QUEUED, RUNNING, FAILED = "queued", "running", "failed"
 MAX_ATTEMPTS = 3
 # After the n-th failure the summary is tried again this much later (none after the last).
 RETRY_AFTER = (timedelta(minutes=5), timedelta(hours=1))
-_INSERT = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +49,7 @@ class SummaryJobs:
     def __init__(self, store: ArticleStore, instances: InstanceRegistry) -> None:
         self._store = store
         self._instances = instances
-        self._insert = _INSERT[store.engine.dialect.name]
+        self._insert = insert_for(store.engine)
 
     def claim(
         self, keys: Sequence[tuple[JobKey, int]], *, retry_failed: bool = False
@@ -224,16 +223,6 @@ class SummaryJobs:
             row.updated_at = utcnow()
             return SummaryFailure(row.reason, attempts, row.retry_at)
 
-    def release(self, keys: Sequence[JobKey]) -> None:
-        """Give back claims without a result (shutdown): the next claim does not count them."""
-        with self._store.session() as session:
-            for key in keys:
-                session.execute(
-                    update(SummaryJobRow)
-                    .where(*self._match(key), SummaryJobRow.state == RUNNING)
-                    .values(owner=None, solo=False, updated_at=utcnow())
-                )
-
     def crashed_too_often(self) -> int:
         """A summary whose computation was interrupted MAX_ATTEMPTS times (say, the process was
         killed for memory each time) is marked failed instead of being tried forever."""
@@ -263,21 +252,6 @@ class SummaryJobs:
             if row is None or row.state != FAILED:
                 return None
             return SummaryFailure(row.reason or "unknown", row.attempts, row.retry_at)
-
-    def running_elsewhere(self, key: JobKey) -> bool:
-        """Another live instance is computing this summary right now."""
-        with self._store.session() as session:
-            return (
-                session.scalar(
-                    select(SummaryJobRow.owner).where(
-                        *self._match(key),
-                        SummaryJobRow.state == RUNNING,
-                        SummaryJobRow.owner != self._instances.id,
-                        ~self._instances.orphaned(SummaryJobRow.owner),
-                    )
-                )
-                is not None
-            )
 
     def failures(
         self, model: str, limit: int = 20

@@ -108,7 +108,7 @@ def _percentile(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100)[int(q) - 1] if len(values) > 1 else values[0]
 
 
-def run(instances: int, args: argparse.Namespace, server_url: str, pg: PostgresServer) -> dict:
+def run(instances: int, args: argparse.Namespace, pg: PostgresServer) -> dict:
     results: dict = {"instances": instances}
     with tempfile.TemporaryDirectory() as folder:
         cwd = Path(folder)
@@ -178,10 +178,10 @@ def main() -> None:
         pg.url = args.database_url
     elif not pg.available:
         sys.exit("PostgreSQL is not installed: apt-get install postgresql, or --database-url")
-    server_url = pg.start()
+    pg.start()
     try:
         for instances in (1, 2):
-            print(json.dumps(run(instances, args, server_url, pg)), flush=True)
+            print(json.dumps(run(instances, args, pg)), flush=True)
     finally:
         pg.stop()
 

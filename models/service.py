@@ -7,7 +7,6 @@ import logging
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
 
 from briefbot.articles import Article, ArticleStore
 from briefbot.articles.schema import utcnow
@@ -29,10 +28,6 @@ class SummaryFailed(SummaryUnavailable):
     def __init__(self, failure: SummaryFailure) -> None:
         super().__init__(f"the summarizer failed on this article: {failure.reason}")
         self.failure = failure
-
-    @property
-    def retry_at(self) -> datetime | None:
-        return self.failure.retry_at
 
 
 class SummaryService:

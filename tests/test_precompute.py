@@ -17,7 +17,8 @@ def wait_for(condition, timeout: float = 60.0) -> None:
 def missing(bot) -> int:
     store, model = bot.services.store, bot.services.summaries.model_name
     return sum(
-        len(store.articles_missing_summary(model, length, 100)) for length in ("standard", "short")
+        len(store.summary_jobs.to_summarize(model, length, 100))
+        for length in ("standard", "short")
     )
 
 

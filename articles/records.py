@@ -51,6 +51,7 @@ class Delivery:
     parts_sent: int
     in_flight: bool
     attempts: int
+    owner: str | None = None  # the instance that holds it
 
 
 @dataclass(frozen=True, slots=True)

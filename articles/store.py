@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from briefbot.articles.database import create_database_engine, upgrade_schema
 from briefbot.articles.deliveries import DeliveryStore
+from briefbot.articles.errors import StoreError, store_error
 from briefbot.articles.inbox import UpdateInbox
 from briefbot.articles.instances import InstanceRegistry
 from briefbot.articles.records import AddResult, Article, ChatState, StoreStats
@@ -41,36 +42,6 @@ def valid_row_id(value: int) -> bool:
 
 
 SUPPORTED_DATABASES = ("sqlite", "postgresql")
-
-
-class StoreError(RuntimeError):
-    """The database could not be read or written; `kind` says why: full, locked or other."""
-
-    def __init__(self, message: str, kind: str = "unavailable") -> None:
-        super().__init__(message)
-        self.kind = kind
-
-
-# SQLite's messages and PostgreSQL's SQLSTATE codes for a full disk and for lock waits.
-_FULL = ("database or disk is full", "no space left on device", "disk full")
-_LOCKED = ("database is locked", "database table is locked", "lock timeout")
-_FULL_STATES = {"53100", "53000"}
-_LOCKED_STATES = {"55P03", "40P01"}
-
-
-def _store_error(exc: OperationalError) -> StoreError:
-    message = str(exc.orig).strip()
-    lowered = message.lower()
-    state = getattr(exc.orig, "sqlstate", None)
-    if state in _FULL_STATES or any(m in lowered for m in _FULL):
-        kind = "full"
-    elif state in _LOCKED_STATES or any(m in lowered for m in _LOCKED):
-        kind = "locked"
-    else:
-        kind = "unavailable"
-    return StoreError(
-        f"database error ({kind}): {message.splitlines()[0] if message else exc}", kind
-    )
 
 
 def _article(row: ArticleRow) -> Article:
@@ -139,6 +110,7 @@ class ArticleStore:
         return cls(engine, limits)
 
     def close(self) -> None:
+        self.deliveries.close()
         self.engine.dispose()
 
     @contextmanager
@@ -153,7 +125,7 @@ class ArticleStore:
             with self._sessions.begin() as session:
                 yield session
         except OperationalError as exc:
-            raise _store_error(exc) from exc
+            raise store_error(exc) from exc
 
     # -- articles -------------------------------------------------------------------------
 

@@ -184,6 +184,9 @@ async def post_stop(application: Application) -> None:
 
 
 async def post_shutdown(application: Application) -> None:
+    scheduler: DigestScheduler | None = application.bot_data.get(digest.SCHEDULER_KEY)
+    if scheduler is not None:
+        scheduler.close()
     svc: BotServices = application.bot_data[SERVICES_KEY]
     svc.close()
 

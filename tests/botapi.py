@@ -143,6 +143,9 @@ class QuietServer(ThreadingHTTPServer):
     """A killed bot drops its connections mid-request; that is expected, not an error."""
 
     daemon_threads = True
+    # A starting bot opens dozens of connections at once; socketserver's default backlog of 5
+    # makes the kernel drop handshakes, each costing the client a one-second retransmit.
+    request_queue_size = 1024
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         if isinstance(sys.exc_info()[1], ConnectionError):

@@ -187,27 +187,52 @@ def test_missed_digests_within_grace_are_sent_late_others_skipped(digest_bot, ap
 
 def test_interrupted_fan_out_resumes_without_repeats(digest_bot, api):
     bot = digest_bot()
-    subscribe(bot, api, [31, 32, 33])
+    subscribe(bot, api, [31, 32, 33, 34])
     [article] = add_articles(bot, ["Resumed"])
     deliveries = bot.services.store.deliveries
-    # As a crash would leave them: 31 claimed, not sent; 32 in flight (maybe delivered);
-    # 33 fully sent.
+    # As a crash would leave them: 31 claimed, not sent; 32 in flight, its bytes on their
+    # way (in the wire journal); 33 fully sent; 34 marked in flight in the database, but
+    # killed before it reached the journal and the socket.
     pending = deliveries.claim(31, "2026-11-27", article_ids=[article.id])
     in_flight = deliveries.claim(32, "2026-11-27", article_ids=[article.id])
-    deliveries.start_part(in_flight.id, 1)
+    attempt = deliveries.start_part(in_flight.id, 1)
     done = deliveries.claim(33, "2026-11-27", article_ids=[article.id])
     deliveries.start_part(done.id, 1)
     deliveries.part_sent(done.id)
+    never_left = deliveries.claim(34, "2026-11-27", article_ids=[article.id])
+    assert deliveries.start_part(never_left.id, 1) == 1
+    assert deliveries.get(34, "2026-11-27").in_flight
     # ... by an instance that is gone now.
     with bot.services.store.session() as session:
         session.execute(update(DigestDeliveryRow).values(owner="crashed-instance"))
+    journal = bot.scheduler.journals.open("crashed-instance")
+    journal.record(in_flight.id, attempt)
+    journal.close()
 
     bot.run(MORNING + timedelta(minutes=5), resume=True)
-    assert api.sent_counts() == {31: 1}
+    assert api.sent_counts() == {31: 1, 34: 1}
     assert deliveries.get(31, "2026-11-27").state == SENT
     assert deliveries.get(32, "2026-11-27").state == SENT
     assert "not sent again" in deliveries.get(32, "2026-11-27").reason
+    resent = deliveries.get(34, "2026-11-27")
+    assert resent.state == SENT and "never left" in resent.reason
     assert pending.id != in_flight.id
+
+
+def test_without_a_journal_a_part_in_flight_counts_as_sent(digest_bot, api):
+    """Another host took over: the journal is not here, so never twice wins."""
+    bot = digest_bot()
+    subscribe(bot, api, [35])
+    [article] = add_articles(bot, ["Elsewhere"])
+    deliveries = bot.services.store.deliveries
+    in_flight = deliveries.claim(35, "2026-11-27", article_ids=[article.id])
+    deliveries.start_part(in_flight.id, 1)
+    with bot.services.store.session() as session:
+        session.execute(update(DigestDeliveryRow).values(owner="instance-on-another-host"))
+
+    bot.run(MORNING + timedelta(minutes=5), resume=True)
+    assert api.sent_counts() == {}
+    assert deliveries.get(35, "2026-11-27").state == SENT
 
 
 def test_split_at_article_boundaries_with_valid_html():

@@ -15,6 +15,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from briefbot.articles import ArticleStore
 from briefbot.articles.deliveries import FAILED
 from briefbot.articles.records import Delivery
+from briefbot.articles.wire import WireJournal
 from briefbot.bot.digest.compose import DigestMessage
 from briefbot.bot.ratelimit import ALREADY_ACQUIRED, TelegramRateLimiter, retry_seconds
 
@@ -64,11 +65,13 @@ class DigestSender:
         store: ArticleStore,
         limiter: TelegramRateLimiter | None = None,
         *,
+        journal: WireJournal | None = None,
         attempts: int = 5,
         backoff: float = 0.5,
     ) -> None:
         self.bot = bot
         self.store = store
+        self.journal = journal
         self.limiter = limiter
         self.attempts = attempts
         self.backoff = backoff
@@ -83,7 +86,7 @@ class DigestSender:
         async with self._in_flight:
             # The part is marked in flight by the HTTP client's request hook, just before the
             # request goes out: a crash before that point leaves the part to be sent again.
-            token = _ON_THE_WIRE.set(lambda: self.store.deliveries.start_part(delivery_id, parts))
+            token = _ON_THE_WIRE.set(lambda: self._mark(delivery_id, parts))
             try:
                 await self.bot.send_message(
                     chat_id,
@@ -93,6 +96,13 @@ class DigestSender:
                 )
             finally:
                 _ON_THE_WIRE.reset(token)
+
+    def _mark(self, delivery_id: int, parts: int) -> None:
+        attempt = self.store.deliveries.start_part(delivery_id, parts)
+        # The database call above gave up the GIL; this store into the journal does not, so
+        # from here to the socket write nothing waits (see briefbot.articles.wire).
+        if self.journal is not None:
+            self.journal.record(delivery_id, attempt)
 
     async def deliver(self, delivery: Delivery, messages: list[DigestMessage]) -> Outcome:
         deliveries = self.store.deliveries

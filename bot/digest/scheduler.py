@@ -20,6 +20,7 @@ from briefbot.articles import Article, ChatState
 from briefbot.articles.deliveries import SKIPPED, ClaimEntry
 from briefbot.articles.records import Delivery, DigestRun
 from briefbot.articles.schema import utcnow
+from briefbot.articles.wire import WireJournals, journal_folder
 from briefbot.bot.digest.compose import DigestItem, DigestMessage, compose
 from briefbot.bot.digest.delivery import DigestSender, Outcome
 from briefbot.bot.digest.schedule import DigestSchedule, schedule_for
@@ -58,8 +59,12 @@ class DigestScheduler:
         self.bot = bot
         self.clock = clock
         limiter = bot.rate_limiter if isinstance(bot, ExtBot) else None
+        self.journals = WireJournals(journal_folder(services.settings.database_url))
         self.sender = DigestSender(
-            bot, services.store, limiter if isinstance(limiter, TelegramRateLimiter) else None
+            bot,
+            services.store,
+            limiter if isinstance(limiter, TelegramRateLimiter) else None,
+            journal=self.journals.open(services.store.instances.id),
         )
         rate = services.settings.send_rate
         self.workers = workers or max(16, min(2_000, int(rate * 2)))
@@ -70,6 +75,11 @@ class DigestScheduler:
     @property
     def busy(self) -> bool:
         return self._running > 0
+
+    def close(self) -> None:
+        if self.sender.journal is not None:
+            self.sender.journal.close()
+            self.sender.journal = None
 
     def stop(self) -> None:
         """Start no more chats; unsent digests stay claimed and are resumed at start-up."""
@@ -186,8 +196,7 @@ class DigestScheduler:
     def _interrupted(self) -> list[tuple[Delivery, date]]:
         deliveries = self.services.store.deliveries
         resumed = []
-        for interrupted in deliveries.take_over_unfinished():
-            delivery = deliveries.resolve_interrupted(interrupted)
+        for delivery in deliveries.take_over_unfinished(self.journals.written):
             logger.info(
                 "Resuming the digest for chat %s (%s)", delivery.chat_id, delivery.digest_date
             )

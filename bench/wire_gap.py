@@ -1,0 +1,183 @@
+"""How long a digest part counts as sent before its bytes really leave, with the model busy.
+
+    python bench/wire_gap.py [--chats 2000] [--rate 200]
+
+A digest part is marked "in flight" just before its request body is written to the socket;
+a `kill -9` between the point that makes it count as sent and the write loses that part
+(Telegram has no idempotency key, so the other order would send it twice instead). Nothing in
+Briefbot awaits in between, but Python still runs there, and a database call gives up the GIL:
+while the model thread runs Python the event loop then waits to get it back.
+
+This measures both candidate points of no return for every part of one real fan-out (the real
+Application and DigestScheduler against the Bot API stand-in, which runs in this process too)
+while another thread keeps the embedded model summarizing:
+- baseline: the database mark (start of its statement) to the write, which is what counted
+  before the wire journal;
+- Briefbot: the wire journal's record (a store into a memory-mapped file, no GIL release) to
+  the write, which is what counts now when the journal is there after a restart.
+"Exposed" is the share of the fan-out's time inside such a gap: the chance that a crash at a
+random moment loses a part.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from briefbot.articles import ArticleStore
+from briefbot.articles.wire import WireJournal
+from briefbot.bot.config import Settings
+from briefbot.bot.handlers.digest import SCHEDULER_KEY
+from briefbot.bot.services import BotServices
+from briefbot.models import Document, Summarizer, SummaryLength, load_summarizer
+from tests.botapi import FakeBotApi
+from tests.harness import RunningBot
+
+ARTICLE = (
+    "The harbour authority opened a new ferry line on Monday. The boats run every twenty "
+    "minutes between the old town and the island. Officials expect two thousand passengers a "
+    "day in summer. The line replaces a bus route that often stood in traffic. "
+) * 8
+
+
+class GapRecorder:
+    """Times the database mark and the journal record of each part, then its body write."""
+
+    def __init__(self, loop_thread: int) -> None:
+        self.loop_thread = loop_thread
+        self.marked = 0.0
+        self.journaled = 0.0
+        self.from_mark: list[float] = []
+        self.from_journal: list[float] = []
+
+    def mark(self) -> None:
+        if threading.get_ident() == self.loop_thread:
+            self.marked = time.perf_counter()
+
+    def journal(self) -> None:
+        self.journaled = time.perf_counter()
+
+    def written(self, data: bytes) -> None:
+        if b"chat_id=" in bytes(data[:64]) and self.marked and self.journaled:
+            now = time.perf_counter()
+            self.from_mark.append(now - self.marked)
+            self.from_journal.append(now - self.journaled)
+            self.marked = self.journaled = 0.0
+
+
+@contextmanager
+def recording(store: ArticleStore, recorder: GapRecorder) -> Iterator[None]:
+    dialect = store.engine.dialect
+    execute = dialect.do_execute
+    transport = asyncio.selector_events._SelectorSocketTransport  # type: ignore[attr-defined]
+    write = transport.write
+    record = WireJournal.record
+
+    def timed_execute(cursor: Any, statement: str, parameters: Any, context: Any = None) -> None:
+        if "in_flight" in statement and statement.lstrip().upper().startswith("UPDATE"):
+            recorder.mark()
+        execute(cursor, statement, parameters, context)
+
+    def timed_record(self: WireJournal, delivery_id: int, attempt: int) -> None:
+        record(self, delivery_id, attempt)
+        recorder.journal()
+
+    def timed_write(self: Any, data: bytes) -> None:
+        # Timed before the call: the bytes leave inside it, and it then waits for the GIL.
+        recorder.written(data)
+        write(self, data)
+
+    dialect.do_execute, transport.write = timed_execute, timed_write
+    WireJournal.record = timed_record  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        dialect.do_execute, transport.write = execute, write
+        WireJournal.record = record  # type: ignore[method-assign]
+
+
+def fan_out(chats: int, rate: float, summarizer: Summarizer) -> tuple[GapRecorder, float]:
+    api = FakeBotApi().start()
+    with tempfile.TemporaryDirectory() as folder:
+        settings = Settings(
+            token=api.token,
+            api_url=api.url,
+            database_url=f"sqlite:///{folder}/bench.db",
+            load_samples=False,
+            send_rate=rate,
+            precompute=False,
+        )
+        services = BotServices.create(settings, summarizer)
+        store = services.store
+        since = datetime(2026, 1, 1, tzinfo=UTC)
+        for chat_id in range(1, chats + 1):
+            api.private_chat(chat_id)
+            store.touch_chat(chat_id, "private")
+            store.set_digest_schedule(chat_id, digest_time="08:00", timezone="UTC", now=since)
+        store.add_article("Ferry line opens", ARTICLE)
+        bot = RunningBot(services, schedule_digests=False).start()
+        while not bot.application.running:
+            time.sleep(0.05)
+        recorder = GapRecorder(bot.call(_loop_thread(), 10))
+        stop = threading.Event()
+        model = threading.Thread(target=_keep_model_busy, args=(summarizer, stop), daemon=True)
+        model.start()
+        try:
+            with recording(store, recorder):
+                scheduler = bot.application.bot_data[SCHEDULER_KEY]
+                started = time.perf_counter()
+                bot.call(scheduler.run_due(datetime(2026, 11, 27, 8, 0, tzinfo=UTC)), 3600)
+                elapsed = time.perf_counter() - started
+        finally:
+            stop.set()
+            model.join()
+            bot.stop()
+    api.stop()
+    return recorder, elapsed
+
+
+async def _loop_thread() -> int:
+    return threading.get_ident()
+
+
+def _keep_model_busy(summarizer: Summarizer, stop: threading.Event) -> None:
+    documents = [Document(text=ARTICLE, title=f"Story {n}") for n in range(4)]
+    while not stop.is_set():
+        summarizer.summarize_many(documents, SummaryLength.STANDARD)
+
+
+def _describe(label: str, gaps: list[float], elapsed: float) -> str:
+    ms = sorted(g * 1000 for g in gaps)
+    return (
+        f"{label}: median {statistics.median(ms):.3f} ms, p90 {ms[int(len(ms) * 0.9)]:.3f} ms, "
+        f"p99 {ms[int(len(ms) * 0.99)]:.3f} ms, max {ms[-1]:.3f} ms; "
+        f"exposed {sum(ms) / 1000 / elapsed:.3%} of the time"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--chats", type=int, default=2_000)
+    parser.add_argument("--rate", type=float, default=200.0)
+    args = parser.parse_args()
+    summarizer = load_summarizer("embedded", threads=1)
+    recorder, elapsed = fan_out(args.chats, args.rate, summarizer)
+    print(f"{len(recorder.from_mark)} parts in {elapsed:.1f} s with the model busy")
+    print(_describe("baseline, database mark to write", recorder.from_mark, elapsed))
+    print(_describe("briefbot, journal record to write", recorder.from_journal, elapsed))
+
+
+if __name__ == "__main__":
+    main()

@@ -183,6 +183,9 @@ class FakeBotApi:
         self.send_delay = 0.0  # seconds each sendMessage takes
         self.rate_limit: float | None = None  # sendMessage calls per second, all chats
         self.rejected_for_rate = 0
+        # Requests whose connection closed before their body was complete, by method: a bot
+        # killed after the headers went out and before the body did.
+        self.cut_off: collections.Counter[str] = collections.Counter()
         self._recent_sends: collections.deque[float] = collections.deque()
         self.webhook: dict[str, str] | None = None
         self.webhook_attempts = 5
@@ -461,7 +464,16 @@ class FakeBotApi:
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length).decode() if length else ""
+                try:
+                    data = self.rfile.read(length) if length else b""
+                except ConnectionError:
+                    data = b""
+                if len(data) < length:
+                    with api._cond:
+                        api.cut_off[self.path.rsplit("/", 1)[-1].split("?")[0]] += 1
+                    self.close_connection = True
+                    return
+                body = data.decode()
                 kind = self.headers.get("Content-Type", "")
                 if "json" in kind:
                     raw = {

@@ -18,6 +18,7 @@ import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -27,10 +28,11 @@ from telegram.ext import AIORateLimiter, ExtBot
 from briefbot.bot.config import Settings
 from briefbot.bot.handlers.digest import SCHEDULER_KEY
 from briefbot.bot.services import BotServices
-from briefbot.models import load_summarizer
+from briefbot.models import Summarizer, load_summarizer
 from tests.botapi import FakeBotApi
 from tests.harness import RunningBot
 
+DUE = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
 ARTICLE = (
     "The harbour authority opened a new ferry line on Monday. The boats run every twenty "
     "minutes between the old town and the island. Officials expect two thousand passengers a "
@@ -38,31 +40,43 @@ ARTICLE = (
 )
 
 
-def briefbot_fanout(chats: int, rate: float, limit: float) -> tuple[float, int, int]:
-    api = FakeBotApi().start()
-    api.rate_limit = limit
-    with tempfile.TemporaryDirectory() as folder:
-        settings = Settings(
+def start_digest_bot(
+    api: FakeBotApi, folder: str, chats: int, rate: float, summarizer: Summarizer, **settings: Any
+) -> RunningBot:
+    """The real bot on a SQLite file in `folder`, with `chats` private chats due at 08:00 UTC
+    and one new article, running and ready for `run_due`."""
+    services = BotServices.create(
+        Settings(
             token=api.token,
             api_url=api.url,
             database_url=f"sqlite:///{folder}/bench.db",
             load_samples=False,
             send_rate=rate,
-        )
-        services = BotServices.create(settings, load_summarizer("embedded"))
-        store = services.store
-        since = datetime(2026, 1, 1, tzinfo=UTC)
-        for chat_id in range(1, chats + 1):
-            api.private_chat(chat_id)
-            store.touch_chat(chat_id, "private")
-            store.set_digest_schedule(chat_id, digest_time="08:00", timezone="UTC", now=since)
-        store.add_article("Ferry line opens", ARTICLE)
-        bot = RunningBot(services, schedule_digests=False).start()
-        while not bot.application.running:
-            time.sleep(0.05)
+            **settings,
+        ),
+        summarizer,
+    )
+    store = services.store
+    since = datetime(2026, 1, 1, tzinfo=UTC)
+    for chat_id in range(1, chats + 1):
+        api.private_chat(chat_id)
+        store.touch_chat(chat_id, "private")
+        store.set_digest_schedule(chat_id, digest_time="08:00", timezone="UTC", now=since)
+    store.add_article("Ferry line opens", ARTICLE)
+    bot = RunningBot(services, schedule_digests=False).start()
+    while not bot.application.running:
+        time.sleep(0.05)
+    return bot
+
+
+def briefbot_fanout(chats: int, rate: float, limit: float) -> tuple[float, int, int]:
+    api = FakeBotApi().start()
+    api.rate_limit = limit
+    with tempfile.TemporaryDirectory() as folder:
+        bot = start_digest_bot(api, folder, chats, rate, load_summarizer("embedded"))
         scheduler = bot.application.bot_data[SCHEDULER_KEY]
         started = time.perf_counter()
-        counts = bot.call(scheduler.run_due(datetime(2026, 11, 27, 8, 0, tzinfo=UTC)), 3600)
+        counts = bot.call(scheduler.run_due(DUE), 3600)
         elapsed = time.perf_counter() - started
         bot.stop()
     api.stop()

@@ -30,26 +30,21 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from fanout import ARTICLE as SHORT_ARTICLE
+from fanout import DUE, start_digest_bot
+
 from briefbot.articles import ArticleStore
 from briefbot.articles.wire import WireJournal
-from briefbot.bot.config import Settings
 from briefbot.bot.handlers.digest import SCHEDULER_KEY
-from briefbot.bot.services import BotServices
 from briefbot.models import Document, Summarizer, SummaryLength, load_summarizer
 from tests.botapi import FakeBotApi
-from tests.harness import RunningBot
 
-ARTICLE = (
-    "The harbour authority opened a new ferry line on Monday. The boats run every twenty "
-    "minutes between the old town and the island. Officials expect two thousand passengers a "
-    "day in summer. The line replaces a bus route that often stood in traffic. "
-) * 8
+ARTICLE = SHORT_ARTICLE * 8  # the model thread summarizes this, to stay busy
 
 
 class GapRecorder:
@@ -111,25 +106,8 @@ def recording(store: ArticleStore, recorder: GapRecorder) -> Iterator[None]:
 def fan_out(chats: int, rate: float, summarizer: Summarizer) -> tuple[GapRecorder, float]:
     api = FakeBotApi().start()
     with tempfile.TemporaryDirectory() as folder:
-        settings = Settings(
-            token=api.token,
-            api_url=api.url,
-            database_url=f"sqlite:///{folder}/bench.db",
-            load_samples=False,
-            send_rate=rate,
-            precompute=False,
-        )
-        services = BotServices.create(settings, summarizer)
-        store = services.store
-        since = datetime(2026, 1, 1, tzinfo=UTC)
-        for chat_id in range(1, chats + 1):
-            api.private_chat(chat_id)
-            store.touch_chat(chat_id, "private")
-            store.set_digest_schedule(chat_id, digest_time="08:00", timezone="UTC", now=since)
-        store.add_article("Ferry line opens", ARTICLE)
-        bot = RunningBot(services, schedule_digests=False).start()
-        while not bot.application.running:
-            time.sleep(0.05)
+        bot = start_digest_bot(api, folder, chats, rate, summarizer, precompute=False)
+        store = bot.services.store
         recorder = GapRecorder(bot.call(_loop_thread(), 10))
         stop = threading.Event()
         model = threading.Thread(target=_keep_model_busy, args=(summarizer, stop), daemon=True)
@@ -138,7 +116,7 @@ def fan_out(chats: int, rate: float, summarizer: Summarizer) -> tuple[GapRecorde
             with recording(store, recorder):
                 scheduler = bot.application.bot_data[SCHEDULER_KEY]
                 started = time.perf_counter()
-                bot.call(scheduler.run_due(datetime(2026, 11, 27, 8, 0, tzinfo=UTC)), 3600)
+                bot.call(scheduler.run_due(DUE), 3600)
                 elapsed = time.perf_counter() - started
         finally:
             stop.set()

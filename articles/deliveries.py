@@ -235,9 +235,8 @@ class DeliveryStore:
         """Mark the next part as handed to Telegram (its outcome unknown until recorded);
         returns the attempt's number, for the wire journal.
 
-        One statement on a connection kept in autocommit mode: about 30 us, a tenth of a
-        session's get, flush, commit and return to the pool, and it runs on the event loop
-        once per part.
+        One statement on a connection kept in autocommit mode rather than a session's get,
+        flush, commit and return to the pool: it runs on the event loop once per part.
         """
         table = DigestDeliveryRow.__table__
         statement = (

@@ -26,14 +26,13 @@ _ON_THE_WIRE: ContextVar[Callable[[], None] | None] = ContextVar("digest_part", 
 
 
 async def mark_digest_part_sent(request: httpx.Request) -> None:
-    """httpx request hook: record the digest part as in flight as its last bytes leave.
+    """httpx request hook: record the digest part as in flight as its body is about to leave.
 
     The mark is made from httpcore's trace of this request when the body is about to be
-    written, not when the hook runs. From that trace event to the socket write there is no
-    suspension point (httpcore, anyio and asyncio's transport write at once), so a crash either
-    comes before the mark (the part was not sent, and is sent after a restart) or after the
-    bytes left (the part counts as sent). Marking earlier, at the headers, left an await in
-    between, and crash tests lost about one part in forty kills there.
+    written, not when the hook runs: there is no suspension point from that trace event to the
+    socket write, while marking at the headers left an await in between. The mark is a
+    database call and then a wire-journal record (see `DigestSender._mark`); a crash before
+    the record leaves the part to be sent again, a crash after it counts the part as sent.
     """
     mark = _ON_THE_WIRE.get()
     if mark is None or not request.url.path.endswith("/sendMessage"):

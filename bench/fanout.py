@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from telegram.error import RetryAfter
 from telegram.ext import AIORateLimiter, ExtBot
 
-from briefbot.bot.config import Settings
+from briefbot.config import Settings
 from briefbot.bot.handlers.digest import SCHEDULER_KEY
 from briefbot.bot.services import BotServices
 from briefbot.models import Summarizer, load_summarizer

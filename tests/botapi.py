@@ -1,7 +1,10 @@
 """A Bot API stand-in: real HTTP on 127.0.0.1, enough of Telegram for Briefbot's tests.
 
 It keeps chats, messages and pending updates, long-polls getUpdates like Telegram, checks the
-same limits (4096 characters, parseable HTML, known chats) and can be told to fail.
+same limits (4096 characters, parseable HTML, known chats), and behaves like the real thing
+where bots trip: button presses expire after 15 s and are answered once, an edit that changes
+nothing is refused, a second poller gets 409 Conflict, groups migrate to supergroups, forum
+topics must exist, only the update types asked for are delivered. It can be told to fail.
 """
 
 from __future__ import annotations
@@ -44,12 +47,26 @@ TEXT_LIMIT = 4096
 CALLBACK_TEXT_LIMIT = 200
 
 
+CALLBACK_SECONDS = 15.0
+UPDATE_TYPES = ("message", "edited_message", "channel_post", "callback_query", "my_chat_member")
+
+
 class ApiError(Exception):
-    def __init__(self, code: int, description: str, retry_after: int | None = None) -> None:
+    def __init__(
+        self,
+        code: int,
+        description: str,
+        retry_after: int | None = None,
+        *,
+        injected: bool = False,
+        migrate_to: int | None = None,
+    ) -> None:
         super().__init__(description)
         self.code = code
         self.description = description
         self.retry_after = retry_after
+        self.injected = injected  # told to fail by a test, not a mistake of the bot's
+        self.migrate_to = migrate_to
 
 
 class _EntityChecker(HTMLParser):
@@ -111,6 +128,15 @@ class Failure:
     description: str
     retry_after: int | None
     times: int
+    raw: bytes | None = None  # a malformed answer instead of JSON
+
+
+@dataclass
+class ErrorAnswer:
+    at: int  # index in `calls`
+    method: str
+    description: str
+    injected: bool
 
 
 JSON_FIELDS = {
@@ -137,6 +163,13 @@ def _decode_params(raw: dict[str, str]) -> dict[str, Any]:
         else:
             params[key] = value
     return params
+
+
+class _RawAnswer(Exception):
+    def __init__(self, status: int, body: bytes) -> None:
+        super().__init__(status)
+        self.status = status
+        self.body = body
 
 
 class QuietServer(ThreadingHTTPServer):
@@ -178,6 +211,13 @@ class FakeBotApi:
         self._drops: dict[str, int] = {}
         self._chat_failures: dict[int, list[tuple[Failure, float]]] = {}
         self.sent: list[dict[str, Any]] = []  # messages Telegram accepted, in order
+        self.errors: list[ErrorAnswer] = []  # every error answer, injected or not
+        self.queries: dict[str, float] = {}  # unanswered callback query -> when pressed
+        self.migrated: dict[int, int] = {}  # old group id -> new supergroup id
+        self.topics: dict[int, set[int]] = {}  # forum chat -> its topic ids
+        self._polling: int | None = None  # the poller's request number while it waits
+        self._poll_numbers = itertools.count(1)
+        self.conflicts = 0
         self.files: dict[str, bytes] = {}  # file_id -> content
         self.files_by_path: dict[str, bytes] = {}
         self.send_delay = 0.0  # seconds each sendMessage takes
@@ -188,6 +228,7 @@ class FakeBotApi:
         self.cut_off: collections.Counter[str] = collections.Counter()
         self._recent_sends: collections.deque[float] = collections.deque()
         self.webhook: dict[str, str] | None = None
+        self.webhook_allowed: list[str] = list(UPDATE_TYPES)
         self.webhook_attempts = 5
         self.webhook_retry_seconds = 0.5
         self.webhook_deliveries: list[tuple[int, int]] = []  # (update_id, HTTP status)
@@ -221,11 +262,78 @@ class FakeBotApi:
         self.chats[user_id] = chat
         return chat
 
-    def group_chat(self, chat_id: int, title: str = "News group", admins: set[int] | None = None):
-        chat = {"id": chat_id, "type": "supergroup", "title": title}
+    def group_chat(
+        self,
+        chat_id: int,
+        title: str = "News group",
+        admins: set[int] | None = None,
+        *,
+        kind: str = "supergroup",
+        forum: bool = False,
+    ) -> dict[str, Any]:
+        chat: dict[str, Any] = {"id": chat_id, "type": kind, "title": title}
+        if forum:
+            chat["is_forum"] = True
+            self.topics[chat_id] = set()
         self.chats[chat_id] = chat
         self.group_admins[chat_id] = set(admins or ())
         return chat
+
+    def topic(self, chat_id: int, thread_id: int) -> dict[str, Any]:
+        """A forum topic; returns the fields a message in it carries."""
+        self.topics[chat_id].add(thread_id)
+        return {"message_thread_id": thread_id, "is_topic_message": True}
+
+    def close_topic(self, chat_id: int, thread_id: int) -> None:
+        self.topics[chat_id].discard(thread_id)
+
+    def migrate(self, old_id: int, new_id: int, user_id: int) -> None:
+        """A group becomes a supergroup: the service messages of both, and from then on
+        sends to the old id fail with migrate_to_chat_id."""
+        old = self.chats[old_id]
+        new = self.group_chat(new_id, old.get("title", "News group"), self.group_admins[old_id])
+        self.migrated[old_id] = new_id
+        sender = {"id": user_id, "is_bot": False, "first_name": f"User{user_id}"}
+        self.push_update({"message": self._service(old, sender, migrate_to_chat_id=new_id)})
+        self.push_update({"message": self._service(new, sender, migrate_from_chat_id=old_id)})
+
+    def _service(self, chat: dict[str, Any], sender: dict[str, Any], **fields: Any):
+        return {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": chat,
+            "from": sender,
+            **fields,
+        }
+
+    def member_update(self, chat: dict[str, Any], user_id: int, old: str, new: str) -> int:
+        """The bot's membership in a chat changed (added, removed, kicked, blocked)."""
+        user = {"id": user_id, "is_bot": False, "first_name": f"User{user_id}"}
+
+        def member(status: str) -> dict[str, Any]:
+            body: dict[str, Any] = {"status": status, "user": self.bot_user}
+            if status == "kicked":
+                body["until_date"] = 0
+            return body
+
+        change = {
+            "chat": chat,
+            "from": user,
+            "date": int(time.time()),
+            "old_chat_member": member(old),
+            "new_chat_member": member(new),
+        }
+        return self.push_update({"my_chat_member": change})
+
+    def fail_next_raw(self, method: str, body: bytes, status: int = 200, times: int = 1) -> None:
+        """Answer the next `times` calls of `method` with a malformed body."""
+        with self._cond:
+            self._failures.append(Failure(method, status, "", None, times, raw=body))
+
+    def failed_calls(self, mark: int = 0) -> list[ErrorAnswer]:
+        """Error answers after `mark` that no test asked for: the bot's own mistakes."""
+        with self._cond:
+            return [e for e in self.errors if e.at >= mark and not e.injected]
 
     def fail_next(
         self,
@@ -331,8 +439,11 @@ class FakeBotApi:
     def press(self, chat_id: int, user_id: int, message_id: int, data: str) -> int:
         """Queue a button press on a message the bot sent."""
         message = self.messages[(chat_id, message_id)]
+        query_id = str(next(self._callback_ids))
+        with self._cond:
+            self.queries[query_id] = time.monotonic()
         query = {
-            "id": str(next(self._callback_ids)),
+            "id": query_id,
             "from": {"id": user_id, "is_bot": False, "first_name": f"User{user_id}"},
             "chat_instance": str(chat_id),
             "data": data,
@@ -349,6 +460,8 @@ class FakeBotApi:
                 self._cond.notify_all()
                 return update_id
             webhook = self.webhook
+            if not any(kind in update for kind in self.webhook_allowed):
+                return update_id  # a type the bot did not ask for: never delivered
         # Like Telegram: post it to the webhook, and again later if that did not get a 2xx.
         threading.Thread(target=self._deliver, args=(webhook, update), daemon=True).start()
         return update_id
@@ -498,6 +611,9 @@ class FakeBotApi:
                 try:
                     result = api._dispatch(method, _decode_params(raw))
                 except ApiError as exc:
+                    with api._cond:
+                        at = len(api.calls) - 1
+                        api.errors.append(ErrorAnswer(at, method, exc.description, exc.injected))
                     payload: dict[str, Any] = {
                         "ok": False,
                         "error_code": exc.code,
@@ -505,12 +621,19 @@ class FakeBotApi:
                     }
                     if exc.retry_after is not None:
                         payload["parameters"] = {"retry_after": exc.retry_after}
+                    if exc.migrate_to is not None:
+                        payload["parameters"] = {"migrate_to_chat_id": exc.migrate_to}
                     self._reply(exc.code, payload)
+                    return
+                except _RawAnswer as raw_answer:
+                    self._reply_raw(raw_answer.status, raw_answer.body)
                     return
                 self._reply(200, {"ok": True, "result": result})
 
             def _reply(self, status: int, payload: dict[str, Any]) -> None:
-                data = json.dumps(payload).encode()
+                self._reply_raw(status, json.dumps(payload).encode())
+
+            def _reply_raw(self, status: int, data: bytes) -> None:
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
@@ -529,13 +652,23 @@ class FakeBotApi:
                 for failure in self._failures:
                     if failure.method == method and failure.times > 0:
                         failure.times -= 1
-                        raise ApiError(failure.code, failure.description, failure.retry_after)
+                        if failure.raw is not None:
+                            raise _RawAnswer(failure.code, failure.raw)
+                        raise ApiError(
+                            failure.code, failure.description, failure.retry_after, injected=True
+                        )
         handler = getattr(self, f"_api_{method}", None)
         if handler is None:
             raise ApiError(404, "Not Found: method not found")
         return handler(params)
 
     def _chat(self, chat_id: Any) -> dict[str, Any]:
+        if chat_id in self.migrated:
+            raise ApiError(
+                400,
+                "Bad Request: group chat was upgraded to a supergroup chat",
+                migrate_to=self.migrated[chat_id],
+            )
         chat = self.chats.get(chat_id) if isinstance(chat_id, int) else None
         if chat is None:
             raise ApiError(400, "Bad Request: chat not found")
@@ -552,6 +685,7 @@ class FakeBotApi:
         if not str(params.get("url", "")).startswith(("http://", "https://")):
             raise ApiError(400, "Bad Request: bad webhook: invalid URL")
         self.webhook = {"url": params["url"], "secret_token": params.get("secret_token", "")}
+        self.webhook_allowed = params.get("allowed_updates") or list(UPDATE_TYPES)
         with self._cond:
             pending, self._updates = self._updates, []
         for update in pending:  # what was waiting for getUpdates now goes to the webhook
@@ -564,20 +698,41 @@ class FakeBotApi:
         offset = int(params.get("offset") or 0)
         limit = int(params.get("limit") or 100)
         deadline = time.monotonic() + float(params.get("timeout") or 0)
+        allowed = params.get("allowed_updates") or list(UPDATE_TYPES)
         with self._cond:
+            # Like Telegram: a newer getUpdates ends one that is still waiting with 409.
+            number = next(self._poll_numbers)
+            self._polling = number
+            self._cond.notify_all()
             while True:
-                self._updates = [u for u in self._updates if u["update_id"] >= offset]
+                if self._polling != number:
+                    self.conflicts += 1
+                    raise ApiError(
+                        409,
+                        "Conflict: terminated by other getUpdates request; make sure that only "
+                        "one bot instance is running",
+                    )
+                self._updates = [
+                    u
+                    for u in self._updates
+                    if u["update_id"] >= offset and any(kind in u for kind in allowed)
+                ]
                 if self._updates:
                     batch = self._updates[:limit]
                     self.calls.append(Call("getUpdates", {**params, "delivered": len(batch)}))
+                    self._polling = None
                     return batch
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
+                    self._polling = None
                     return []
                 self._cond.wait(min(remaining, 0.5))
 
     def _new_message(self, chat_id: Any, params: dict[str, Any]) -> dict[str, Any]:
         chat = self._chat(chat_id)
+        thread = params.get("message_thread_id")
+        if thread is not None and thread not in self.topics.get(chat["id"], set()):
+            raise ApiError(400, "Bad Request: message thread not found")
         text = params.get("text", "")
         if not text.strip():
             raise ApiError(400, "Bad Request: message text is empty")
@@ -593,6 +748,9 @@ class FakeBotApi:
         }
         if params.get("reply_markup"):
             message["reply_markup"] = params["reply_markup"]
+        if thread is not None:
+            message["message_thread_id"] = thread
+            message["is_topic_message"] = True
         return message
 
     def _check_send_limits(self, chat_id: Any) -> None:
@@ -602,7 +760,9 @@ class FakeBotApi:
                 if failure.times > 0:
                     failure.times -= 1
                     hang = delay
-                    error = ApiError(failure.code, failure.description, failure.retry_after)
+                    error = ApiError(
+                        failure.code, failure.description, failure.retry_after, injected=True
+                    )
                     break
             else:
                 error = None
@@ -612,7 +772,9 @@ class FakeBotApi:
                     self._recent_sends.popleft()
                 if len(self._recent_sends) >= self.rate_limit:
                     self.rejected_for_rate += 1
-                    error = ApiError(429, "Too Many Requests: retry after 1", retry_after=1)
+                    error = ApiError(
+                        429, "Too Many Requests: retry after 1", retry_after=1, injected=True
+                    )
                 else:
                     self._recent_sends.append(now)
         if error is not None:
@@ -653,7 +815,25 @@ class FakeBotApi:
     def _api_answerCallbackQuery(self, params: dict[str, Any]) -> Any:  # noqa: N802
         if len(params.get("text", "")) > CALLBACK_TEXT_LIMIT:
             raise ApiError(400, "Bad Request: MESSAGE_TOO_LONG")
+        with self._cond:
+            pressed = self.queries.pop(str(params.get("callback_query_id")), None)
+        if pressed is None or time.monotonic() - pressed > CALLBACK_SECONDS:
+            raise ApiError(
+                400,
+                "Bad Request: query is too old and response timeout expired or query ID is invalid",
+            )
         return True
+
+    def late_answers(self) -> int:
+        """Button presses answered too late, or not at all yet after 15 s."""
+        late = sum(
+            1
+            for e in self.errors
+            if e.method == "answerCallbackQuery" and "too old" in e.description
+        )
+        now = time.monotonic()
+        with self._cond:
+            return late + sum(1 for t in self.queries.values() if now - t > CALLBACK_SECONDS)
 
     def _api_sendChatAction(self, params: dict[str, Any]) -> Any:  # noqa: N802
         self._chat(params.get("chat_id"))

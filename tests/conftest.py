@@ -8,9 +8,13 @@ from typing import Any
 
 import pytest
 
-from briefbot.bot.config import Settings
-from briefbot.bot.services import BotServices
+from briefbot.articles import Article, Feeds, Library, TextLimits
+from briefbot.chats import Admins, Chats, Deliveries
+from briefbot.config import Settings
+from briefbot.coordination import Inbox, Instances, SummaryJobs
+from briefbot.database import Database
 from briefbot.models import Summarizer, load_summarizer
+from briefbot.services import Services
 from tests.botapi import Call, FakeBotApi
 from tests.harness import RunningBot, free_port
 from tests.postgres import PostgresServer, fresh_database
@@ -89,6 +93,51 @@ def settings_factory(database_url: str, api: FakeBotApi) -> Callable[..., Settin
 
 
 @dataclass
+class Store:
+    """The rooms on one database, for tests that set up or check state directly."""
+
+    db: Database
+    library: Library
+    chats: Chats
+    deliveries: Deliveries
+    admins: Admins
+    instances: Instances
+    inbox: Inbox
+    jobs: SummaryJobs
+    feeds: Feeds
+
+    @classmethod
+    def open(cls, url: str, limits: TextLimits | None = None) -> Store:
+        db = Database.open(url)
+        library = Library(db, limits)
+        instances = Instances(db, role="test")
+        return cls(
+            db=db,
+            library=library,
+            chats=Chats(db, library),
+            deliveries=Deliveries(db, instances),
+            admins=Admins(db),
+            instances=instances,
+            inbox=Inbox(db, instances),
+            jobs=SummaryJobs(db, instances),
+            feeds=Feeds(db),
+        )
+
+    def add(self, title: str, text: str = "", **details: Any) -> Article:
+        return self.library.add(title, text or ARTICLE_TEXT, **details).article
+
+    def close(self) -> None:
+        self.db.close()
+
+
+@pytest.fixture
+def store(database_url: str) -> Iterator[Store]:
+    opened = Store.open(database_url)
+    yield opened
+    opened.close()
+
+
+@dataclass
 class Talk:
     """One side of a conversation: a user in a chat, talking to the running bot."""
 
@@ -123,7 +172,10 @@ def start_bot(
         webhook: bool = False,
         **overrides: Any,
     ) -> RunningBot:
-        services = BotServices.create(settings_factory(**overrides), model or summarizer)
+        role = "webhook" if webhook else "polling"
+        services = Services.open(
+            settings_factory(**overrides), role=role, summarizer=model or summarizer
+        )
         mark = api.mark()
         if webhook:
             port = free_port()
@@ -155,5 +207,7 @@ def texts(calls: list[Call]) -> list[str]:
 def buttons(call: Call) -> list[tuple[str, str]]:
     markup = call.params.get("reply_markup") or {}
     return [
-        (b["text"], b["callback_data"]) for row in markup.get("inline_keyboard", []) for b in row
+        (b["text"], b.get("callback_data") or b.get("url", ""))
+        for row in markup.get("inline_keyboard", [])
+        for b in row
     ]

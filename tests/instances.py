@@ -25,7 +25,7 @@ class Instance:
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
                 [
-                    sys.executable, "-m", "briefbot.bot", "run",
+                    sys.executable, "-m", "briefbot", "run",
                     "--webhook", PUBLIC_URL, "--listen", f"127.0.0.1:{self.port}",
                 ],
                 env=env,

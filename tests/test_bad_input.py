@@ -29,7 +29,7 @@ def test_unknown_command_in_private_chat(start_bot, api):
 
 def test_stale_and_tampered_buttons(start_bot, api):
     bot = start_bot()
-    article = bot.services.store.add_article("Only story", ARTICLE_TEXT).article
+    article = bot.services.library.add("Only story", ARTICLE_TEXT).article
     reader = Talk(api, api.private_chat(READER_ID), READER_ID)
     [card] = reader.say("/summary")
     message_id = card.params["_message_id"]
@@ -42,7 +42,7 @@ def test_stale_and_tampered_buttons(start_bot, api):
 
 def test_edited_messages_are_not_answered_twice(start_bot, api):
     bot = start_bot()
-    bot.services.store.add_article("Story", ARTICLE_TEXT)
+    bot.services.library.add("Story", ARTICLE_TEXT)
     reader = Talk(api, api.private_chat(READER_ID), READER_ID)
     mark = api.mark()
     api.push_update(
@@ -64,6 +64,7 @@ def test_edited_messages_are_not_answered_twice(start_bot, api):
 
 class BrokenSummarizer:
     name = "broken"
+    label = "a broken model"
 
     def summarize_many(self, documents: Sequence[Document], length: SummaryLength) -> list[str]:
         raise RuntimeError("CUDA out of memory (simulated)")
@@ -71,7 +72,7 @@ class BrokenSummarizer:
 
 def test_failing_model_says_the_summary_is_not_available(start_bot, api):
     bot = start_bot(model=BrokenSummarizer())
-    bot.services.store.add_article("Story", ARTICLE_TEXT)
+    bot.services.library.add("Story", ARTICLE_TEXT)
     reader = Talk(api, api.private_chat(READER_ID), READER_ID)
     [card] = reader.say("/summary")
     assert "<b>Story</b>" in card.params["text"]
@@ -79,9 +80,7 @@ def test_failing_model_says_the_summary_is_not_available(start_bot, api):
     assert "CUDA" not in card.params["text"]  # readers are not shown internals
     assert "help" in texts(reader.say("/help"))[0]  # still serving
     # The failure is recorded with its reason, and the admin is shown it.
-    [(_, _, failure)] = [
-        f for f in bot.services.store.summary_jobs.failures("broken") if f[1] == "standard"
-    ]
+    [(_, _, failure)] = [f for f in bot.services.jobs.failures("broken") if f[1] == "standard"]
     assert failure.reason == "RuntimeError: CUDA out of memory (simulated)"
     admin = Talk(api, api.private_chat(ADMIN_ID), ADMIN_ID)
     [card] = admin.say("/summary")
@@ -92,7 +91,7 @@ def test_failing_model_says_the_summary_is_not_available(start_bot, api):
 
 def test_flood_limit_is_waited_out(start_bot, api):
     bot = start_bot()
-    bot.services.store.add_article("Story", ARTICLE_TEXT)
+    bot.services.library.add("Story", ARTICLE_TEXT)
     reader = Talk(api, api.private_chat(READER_ID), READER_ID)
     api.fail_next("sendMessage", 429, "Too Many Requests: retry after 1", retry_after=1)
     mark = api.mark()
@@ -102,15 +101,38 @@ def test_flood_limit_is_waited_out(start_bot, api):
     assert calls[1].at - calls[0].at >= 1.0
 
 
-def test_telegram_server_error_gets_an_apology(start_bot, api):
+def test_telegram_server_errors_are_retried(start_bot, api):
     bot = start_bot()
-    bot.services.store.add_article("Story", ARTICLE_TEXT)
+    bot.services.library.add("Story", ARTICLE_TEXT)
     reader = Talk(api, api.private_chat(READER_ID), READER_ID)
+    # One 502 on the answer to /summary: sent again, and the reader gets the summary.
     api.fail_next("sendMessage", 502, "Bad Gateway")
     mark = api.mark()
     api.send_text(reader.chat, READER_ID, "/summary")
     calls = api.wait_for(mark, "sendMessage", 2, chat_id=READER_ID)
-    assert "Something went wrong" in calls[1].params["text"]
+    assert "<b>Story</b>" in calls[1].params["text"]
+    # A server that keeps failing: after the retries the reader gets an apology.
+    api.fail_next("sendMessage", 500, "Internal Server Error", times=4)
+    mark = api.mark()
+    api.send_text(reader.chat, READER_ID, "/summary")
+    calls = api.wait_for(mark, "sendMessage", 5, chat_id=READER_ID)
+    assert "Something went wrong" in calls[4].params["text"]
+    assert "<b>Story</b>" in texts(reader.say("/summary"))[0]
+
+
+def test_a_reply_whose_answer_timed_out_is_not_sent_twice(start_bot, api):
+    # At most once: the request reached Telegram, so the message may well have arrived.
+    bot = start_bot(request_timeout=1)
+    bot.services.library.add("Story", ARTICLE_TEXT)
+    reader = Talk(api, api.private_chat(READER_ID), READER_ID)
+    api.fail_chat(READER_ID, 500, "never answered in time", hang=2.0)
+    mark = api.mark()
+    api.send_text(reader.chat, READER_ID, "/summary")
+    api.wait_for(mark, "sendMessage", 1, chat_id=READER_ID)
+    bot.settle()
+    time.sleep(1.5)
+    # Not repeated, and no apology that could follow a reply that did arrive.
+    assert len(api.calls_since(mark, "sendMessage")) == 1
     assert "<b>Story</b>" in texts(reader.say("/summary"))[0]
 
 
@@ -119,7 +141,7 @@ def test_one_user_cannot_monopolise_the_model(start_bot, api):
 
     bot = start_bot(user_summaries_per_minute=2)
     for n in range(4):
-        bot.services.store.add_article(f"Story {n}", f"{ARTICLE_TEXT} Number {n}.")
+        bot.services.library.add(f"Story {n}", f"{ARTICLE_TEXT} Number {n}.")
     reader = Talk(api, api.private_chat(READER_ID), READER_ID)
     assert "Westford" in texts(reader.say("/summary"))[0]
     assert "Westford" in texts(reader.say("/prev"))[0]
@@ -153,7 +175,9 @@ def test_a_reset_connection_while_answering_does_not_stop_the_bot(start_bot, api
     api.drop_next("sendMessage")
     mark = api.mark()
     api.send_text(reader.chat, READER_ID, "/help")
-    # The reply's connection was reset; the bot logs it and goes on serving.
-    api.wait_for(mark, "sendMessage", 1, chat_id=READER_ID, timeout=30)
+    # The connection broke after the reply went out: it may have arrived, so it is not sent
+    # again (at most once); the bot logs it and goes on serving.
+    api.wait_for(mark, "sendMessage", 1, timeout=30)
     [reply] = reader.say("/help")
     assert "/summary" in reply.params["text"]
+    assert len(api.calls_since(mark, "sendMessage")) == 2

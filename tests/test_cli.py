@@ -12,7 +12,7 @@ import pytest
 
 from briefbot.articles import ArticleStore
 from briefbot.bot.cli import main
-from briefbot.bot.config import ConfigError, load_settings
+from briefbot.config import ConfigError, load_settings
 from tests.conftest import ARTICLE_TEXT
 
 
@@ -24,7 +24,7 @@ def run_cli(
 ) -> subprocess.CompletedProcess[str]:
     base = {k: v for k, v in os.environ.items() if not k.startswith("BRIEFBOT_")}
     return subprocess.run(
-        [sys.executable, "-m", "briefbot.bot", *args],
+        [sys.executable, "-m", "briefbot", *args],
         env=base | (env or {}),
         cwd=cwd,
         input=stdin,

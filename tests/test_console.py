@@ -8,7 +8,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from briefbot.bot.config import Settings
+from briefbot.config import Settings
 from briefbot.bot.console import ConsoleSession
 from briefbot.bot.services import BotServices
 

@@ -76,7 +76,7 @@ def _start(env: dict[str, str], cwd: Path, api: FakeBotApi) -> subprocess.Popen[
     mark = api.mark()
     with (cwd / "bot.log").open("ab") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "briefbot.bot", "run"],
+            [sys.executable, "-m", "briefbot", "run"],
             env=env,
             cwd=cwd,
             stdout=subprocess.DEVNULL,

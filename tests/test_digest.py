@@ -43,7 +43,7 @@ def subscribe(bot, api, chat_ids, *, at="08:00", zone="UTC", since=LONG_AGO):
 
 def add_articles(bot, titles, url=None):
     return [
-        bot.services.store.add_article(title, f"{ARTICLE_TEXT} About {title}.", url=url).article
+        bot.services.library.add(title, f"{ARTICLE_TEXT} About {title}.", url=url).article
         for title in titles
     ]
 
@@ -153,7 +153,7 @@ def test_flood_limits_errors_and_blocked_chats(digest_bot, api):
     for blocked in (14, 15):
         record = deliveries.get(blocked, "2026-11-27")
         assert record.state == FAILED and record.reason.startswith("unsubscribed")
-        assert not bot.services.store.get_chat(blocked).subscribed
+        assert not bot.services.chats.get(blocked).subscribed
     assert all(deliveries.get(c, "2026-11-27").state == SENT for c in (11, 12, 13, 16))
 
     admin = Talk(api, api.private_chat(ADMIN_ID), ADMIN_ID)
@@ -291,11 +291,11 @@ def test_digest_commands(digest_bot, api):
     )
     assert "couldn't read the time '7am'" in texts(reader.say("/digest 7am"))[0]
     assert "couldn't read the time '25:00'" in texts(reader.say("/digest 25:00"))[0]
-    state = bot.services.store.get_chat(READER_ID)
+    state = bot.services.chats.get(READER_ID)
     assert (state.digest_time, state.timezone) == ("06:15", "Europe/Berlin")
     assert "only the bot's admins" in texts(reader.say("/digest now"))[0]
     assert "No digest" in texts(reader.say("/digest off"))[0]
-    assert not bot.services.store.get_chat(READER_ID).subscribed
+    assert not bot.services.chats.get(READER_ID).subscribed
 
     group = api.group_chat(GROUP_ID, admins={ADMIN_ID + 1})
     member = Talk(api, group, READER_ID)

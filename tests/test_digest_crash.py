@@ -31,7 +31,7 @@ def zone_where_it_is_six_am(now: datetime) -> str:
 def start(env: dict[str, str], cwd: Path) -> subprocess.Popen[bytes]:
     with (cwd / "bot.log").open("ab") as log:
         return subprocess.Popen(
-            [sys.executable, "-m", "briefbot.bot", "run"],
+            [sys.executable, "-m", "briefbot", "run"],
             env=env,
             cwd=cwd,
             stdout=subprocess.DEVNULL,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from briefbot.bot.context import BriefbotContext
 from briefbot.bot.handlers.feeds import poll_all
 from tests.conftest import ADMIN_ID, READER_ID, Talk, texts
 from tests.pages import Site
@@ -21,27 +22,27 @@ def test_feed_with_two_entries_then_three(start_bot, api, site):
     admin = Talk(api, api.private_chat(ADMIN_ID), ADMIN_ID)
     [added] = admin.say(f"/feed add {site.url('/feed.xml')}")
     assert "Following feed #1 <b>Westford Feed</b>: 2 new articles" in added.params["text"]
-    titles = [a.title for a in bot.services.store.latest(10)]
+    titles = [a.title for a in bot.services.library.latest(10)]
     assert titles == ["Post 2", "Post 1"]  # oldest entry stored first
-    assert bot.services.store.latest(1)[0].origin == "feed"
-    assert "This is post 2" in bot.services.store.latest(1)[0].text  # the full page
+    assert bot.services.library.latest(1)[0].origin == "feed"
+    assert "This is post 2" in bot.services.library.latest(1)[0].text  # the full page
 
-    context = type("Context", (), {"bot_data": bot.application.bot_data})()
+    context = BriefbotContext(bot.application)
     bot.call(poll_all(context))  # nothing changed: a 304, nothing stored
-    assert site.not_modified == 1 and bot.services.store.count() == 2
+    assert site.not_modified == 1 and bot.services.library.count() == 2
 
     site.feed_entries = 3
     bot.call(poll_all(context))
-    assert [a.title for a in bot.services.store.latest(10)] == ["Post 3", "Post 2", "Post 1"]
+    assert [a.title for a in bot.services.library.latest(10)] == ["Post 3", "Post 2", "Post 1"]
     bot.call(poll_all(context))
-    assert bot.services.store.count() == 3
+    assert bot.services.library.count() == 3
 
     listing = texts(admin.say("/feed list"))[0]
     assert "#1 Westford Feed" in listing and "checked" in listing
     assert "Already following" in texts(admin.say(f"/feed add {site.url('/feed.xml')}"))[0]
     assert "Removed feed #1" in texts(admin.say("/feed remove 1"))[0]
     assert "No feeds yet" in texts(admin.say("/feed list"))[0]
-    assert bot.services.store.count() == 3  # removing a feed keeps its articles
+    assert bot.services.library.count() == 3  # removing a feed keeps its articles
 
 
 def test_bad_feeds_and_non_admins(start_bot, api, site):
@@ -54,4 +55,4 @@ def test_bad_feeds_and_non_admins(start_bot, api, site):
     assert "no feed #7" in texts(admin.say("/feed remove 7"))[0]
     reader = Talk(api, api.private_chat(READER_ID), READER_ID)
     assert "only the bot's admins" in texts(reader.say(f"/feed add {site.url('/feed.xml')}"))[0]
-    assert bot.services.store.count() == 0
+    assert bot.services.library.count() == 0

@@ -160,7 +160,7 @@ def test_a_thousand_odd_updates_crash_nothing(start_bot, api, caplog):
     caplog.set_level(logging.ERROR)
     bot = start_bot(send_rate=2000)
     for n in range(5):
-        bot.services.store.add_article(f"Story {n}", f"{ARTICLE_TEXT} {n}.")
+        bot.services.library.add(f"Story {n}", f"{ARTICLE_TEXT} {n}.")
     # Many chats, so Telegram's per-chat pacing does not make the run slow.
     chats = [api.private_chat(uid) for uid in (ADMIN_ID, 1, 2, 3, *range(10, 50))]
     chats += [api.group_chat(-100 - n, admins={2}) for n in range(12)]

@@ -16,7 +16,7 @@ ANONYMOUS_ADMIN_BOT = 1087968824
 def group_bot(start_bot):
     bot = start_bot()
     for n, title in enumerate(["Older news", "Newer news"]):
-        bot.services.store.add_article(title, f"{ARTICLE_TEXT} Item {n}.")
+        bot.services.library.add(title, f"{ARTICLE_TEXT} Item {n}.")
     return bot
 
 
@@ -65,17 +65,17 @@ def test_commands_for_other_bots_and_unknown_commands_are_ignored(group_bot, gro
 
 
 def test_only_group_admins_change_the_subscription(group_bot, group, api):
-    store = group_bot.services.store
+    chats = group_bot.services.chats
     member = Talk(api, group, MEMBER_ID)
     welcome, _card = member.say("/start", replies=2)
     assert "An admin of this group can /subscribe" in welcome.params["text"]
     assert "only this group's admins" in texts(member.say("/subscribe"))[0]
-    assert not store.get_chat(GROUP_ID).subscribed
+    assert not chats.get(GROUP_ID).subscribed
 
     assert "Subscribed" in texts(Talk(api, group, GROUP_ADMIN_ID).say("/subscribe"))[0]
-    assert store.get_chat(GROUP_ID).subscribed
+    assert chats.get(GROUP_ID).subscribed
     assert "only this group's admins" in texts(member.say("/unsubscribe"))[0]
-    assert store.get_chat(GROUP_ID).subscribed
+    assert chats.get(GROUP_ID).subscribed
 
     # An anonymous admin writes as the group itself.
     anonymous = Talk(api, group, ANONYMOUS_ADMIN_BOT)
@@ -87,9 +87,9 @@ def test_only_group_admins_change_the_subscription(group_bot, group, api):
 
 def test_group_start_by_admin_subscribes(group_bot, group, api):
     welcome, card = Talk(api, group, GROUP_ADMIN_ID).say("/start", replies=2)
-    assert "now subscribed" in welcome.params["text"]
+    assert "This chat gets the morning digest at 08:00 UTC" in welcome.params["text"]
     assert "<b>Newer news</b>" in card.params["text"]
-    assert group_bot.services.store.get_chat(GROUP_ID).subscribed
+    assert group_bot.services.chats.get(GROUP_ID).subscribed
 
 
 def test_every_command_and_button_in_a_group(group_bot, group, api):
@@ -109,7 +109,7 @@ def test_every_command_and_button_in_a_group(group_bot, group, api):
     [edit] = member.press(message_id, encode(Action.PREV, ids[2] + 1), "editMessageText")
     assert "<b>Older news</b>" in edit.params["text"]
     [answer] = member.press(message_id, encode(Action.SUMMARY, ids[0]))
-    assert answer.params.get("text") is None  # shown by editing; "not modified" stays quiet
+    assert answer.params["text"] == "That is already on the card."  # no edit that fails
 
     [listing] = member.say("/latest")
     mark = api.mark()

@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 
-from briefbot.articles import web
-from briefbot.articles.web import FetchLimits
+from briefbot.articles import fetch as web
+from briefbot.articles import FetchLimits
 from tests.conftest import ADMIN_ID, READER_ID, Talk, texts
 from tests.pages import Site
 
@@ -38,7 +38,7 @@ def say_link(talk: Talk, url: str, replies: int, text: str | None = None):
 def test_a_link_becomes_an_article(start_bot, site, admin):
     bot = start_bot(allow_private_urls=True)
     added, card = say_link(admin, site.url("/moved"), replies=2)
-    [article] = bot.services.store.latest(1)
+    [article] = bot.services.library.latest(1)
     assert added.params["text"] == f"✅ Added as #{article.id}."
     assert article.title == "Footbridge opens in Westford"
     assert article.url == site.url("/article")  # where the redirect led
@@ -74,7 +74,7 @@ def test_bad_links_are_explained_and_nothing_is_stored(start_bot, site, admin):
     assert "does not exist" in answer.params["text"]
     [answer] = say_link(admin, "http://127.0.0.1:1/closed", replies=1)
     assert "could not reach 127.0.0.1" in answer.params["text"]
-    assert bot.services.store.count() == 0
+    assert bot.services.library.count() == 0
 
 
 def test_private_addresses_are_refused_by_default(start_bot, site, admin):
@@ -82,7 +82,7 @@ def test_private_addresses_are_refused_by_default(start_bot, site, admin):
     [answer] = say_link(admin, site.url("/article"), replies=1)
     assert "private or local addresses" in answer.params["text"]
     assert site.hits == []  # not even one request went out
-    assert bot.services.store.count() == 0
+    assert bot.services.library.count() == 0
 
 
 def test_several_links_in_one_message(start_bot, site, admin):
@@ -96,7 +96,7 @@ def test_several_links_in_one_message(start_bot, site, admin):
     replies = admin.say(text, replies=3, entities=entities)
     assert "Added as #1" in replies[0].params["text"]
     assert "too little text" in texts(replies)[2]
-    assert bot.services.store.count() == 1
+    assert bot.services.library.count() == 1
 
 
 def test_non_admins_cannot_add_links(start_bot, site, api):
@@ -104,7 +104,7 @@ def test_non_admins_cannot_add_links(start_bot, site, api):
     reader = Talk(api, api.private_chat(READER_ID), READER_ID)
     [hint] = say_link(reader, site.url("/article"), replies=1)
     assert "/summary" in hint.params["text"]
-    assert site.hits == [] and bot.services.store.count() == 0
+    assert site.hits == [] and bot.services.library.count() == 0
 
 
 def send_file(api, talk: Talk, name: str, content: bytes, replies: int, **extra):
@@ -122,10 +122,10 @@ def test_documents_become_articles(start_bot, api, admin):
         api, admin, "bridge.md", f"# Bridge news\n\n{ARTICLE_TEXT}".encode(), 2
     )
     assert "Added as #1" in added.params["text"]
-    assert bot.services.store.get(1).title == "Bridge news"
+    assert bot.services.library.get(1).title == "Bridge news"
     _added, card = send_file(api, admin, "page.html", ARTICLE_HTML.encode(), 2)
     assert "<b>Footbridge opens in Westford</b>" in card.params["text"]
-    assert bot.services.store.get(2).origin == "document"
+    assert bot.services.library.get(2).origin == "document"
     cases = {
         ("empty.txt", b"  \n"): "the document is empty",
         ("blob.txt", b"\x00\x01\x02binary"): "binary file",
@@ -139,7 +139,7 @@ def test_documents_become_articles(start_bot, api, admin):
         assert reason in answer.params["text"], name
     [answer] = send_file(api, admin, "big.txt", b"x", 1, file_size=25 * 1024 * 1024)
     assert "larger than 20 MB" in answer.params["text"]
-    assert bot.services.store.count() == 2
+    assert bot.services.library.count() == 2
 
 
 def test_forwarded_channel_post(start_bot, api, admin):
@@ -158,7 +158,7 @@ def test_forwarded_channel_post(start_bot, api, admin):
         },
     }
     _added, card = admin.say(f"Bridge opens\n{ARTICLE_TEXT}", replies=2, forward_origin=origin)
-    article = bot.services.store.get(1)
+    article = bot.services.library.get(1)
     assert (article.title, article.url, article.author, article.origin) == (
         "Bridge opens",
         "https://t.me/westford/321",
@@ -205,7 +205,7 @@ def test_pdf_documents(start_bot, api, admin):
     lines = ["Bridge opens in Westford", *split_sentences(ARTICLE_TEXT)]
     added, _card = send_file(api, admin, "bridge.pdf", make_pdf(lines), 2)
     assert "Added as #1" in added.params["text"]
-    article = bot.services.store.get(1)
+    article = bot.services.library.get(1)
     assert article.title == "Bridge opens in Westford" and "footbridge" in article.text
     assert article.origin == "document"
 
@@ -220,7 +220,7 @@ def test_non_admins_cannot_add_documents_or_forwards(start_bot, api):
     origin = {"type": "hidden_user", "date": 1, "sender_user_name": "Someone"}
     [hint] = reader.say(f"Story\n{ARTICLE_TEXT}", forward_origin=origin)
     assert "/summary" in hint.params["text"]
-    assert bot.services.store.count() == 0
+    assert bot.services.library.count() == 0
 
 
 def test_a_name_is_resolved_once_and_the_connection_uses_that_address(site, monkeypatch):

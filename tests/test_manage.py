@@ -8,7 +8,7 @@ from tests.conftest import ADMIN_ID, ARTICLE_TEXT, READER_ID, Talk, buttons, tex
 
 def fill(bot, count: int) -> list:
     return [
-        bot.services.store.add_article(f"Story {n}", f"{ARTICLE_TEXT} Number {n}.").article
+        bot.services.library.add(f"Story {n}", f"{ARTICLE_TEXT} Number {n}.").article
         for n in range(count)
     ]
 
@@ -41,10 +41,10 @@ def test_delete_needs_confirmation_by_an_admin(start_bot, api):
     api.press(ADMIN_ID, READER_ID, message_id, encode(Action.DELETE, second.id))
     [refusal] = api.wait_for(mark, "answerCallbackQuery")
     assert "only the bot's admins" in refusal.params["text"]
-    assert bot.services.store.get(second.id) is not None
+    assert bot.services.library.get(second.id) is not None
     [edit] = admin.press(message_id, encode(Action.DELETE, second.id), "editMessageText")
     assert f"Deleted #{second.id}" in edit.params["text"]
-    assert bot.services.store.get(second.id) is None
+    assert bot.services.library.get(second.id) is None
     # The reader's place moves to what is left, and old buttons say the article is gone.
     assert "<b>Story 0</b>" in texts(reader.say("/summary"))[0]
     [answer] = admin.press(message_id, encode(Action.SUMMARY, second.id))
@@ -54,7 +54,7 @@ def test_delete_needs_confirmation_by_an_admin(start_bot, api):
         kept.params["_message_id"], encode(Action.KEEP, first.id), "editMessageText"
     )
     assert f"Kept #{first.id}" in edit.params["text"]
-    assert bot.services.store.count() == 1
+    assert bot.services.library.count() == 1
 
 
 def test_edit_title_and_usage_errors(start_bot, api):
@@ -63,7 +63,7 @@ def test_edit_title_and_usage_errors(start_bot, api):
     admin = Talk(api, api.private_chat(ADMIN_ID), ADMIN_ID)
     [card] = admin.say(f"/edit {article.id} A better <title>")
     assert "<b>A better &lt;title&gt;</b>" in card.params["text"]
-    assert bot.services.store.get(article.id).title == "A better <title>"
+    assert bot.services.library.get(article.id).title == "A better <title>"
     assert "Use /edit ID" in texts(admin.say("/edit"))[0]
     assert "Use /delete ID" in texts(admin.say("/delete twelve"))[0]
     assert "no article #999" in texts(admin.say("/delete 999"))[0]
@@ -76,6 +76,6 @@ def test_admin_commands_are_refused_to_others(start_bot, api):
     reader = Talk(api, api.private_chat(READER_ID), READER_ID)
     for command in ("/articles", f"/delete {article.id}", f"/edit {article.id} X", "/admins"):
         assert "only the bot's admins" in texts(reader.say(command))[0], command
-    assert bot.services.store.get(article.id).title == "Story 0"
+    assert bot.services.library.get(article.id).title == "Story 0"
     admin = Talk(api, api.private_chat(ADMIN_ID), ADMIN_ID)
     assert f"tg://user?id={ADMIN_ID}" in texts(admin.say("/admins"))[0]

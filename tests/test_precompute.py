@@ -15,7 +15,7 @@ def wait_for(condition, timeout: float = 60.0) -> None:
 
 
 def missing(bot) -> int:
-    store, model = bot.services.store, bot.services.summaries.model_name
+    store, model = bot.services.store, bot.services.owner.name
     return sum(
         len(store.summary_jobs.to_summarize(model, length, 100))
         for length in ("standard", "short")
@@ -43,7 +43,7 @@ def test_new_articles_are_summarized_right_away(start_bot, api):
     admin = Talk(api, api.private_chat(ADMIN_ID), ADMIN_ID)
     admin.say(f"Fresh story\n{ARTICLE_TEXT}", replies=2)
     [article] = bot.services.store.latest(1)
-    model = bot.services.summaries.model_name
+    model = bot.services.owner.name
     # The card needed the standard summary; the digest's short one comes in the background.
     wait_for(lambda: bot.services.store.cached_summary(article.content_hash, model, "short"))
     assert missing(bot) == 0

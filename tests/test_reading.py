@@ -11,10 +11,10 @@ from tests.conftest import ARTICLE_TEXT, READER_ID, Talk, buttons, texts
 @pytest.fixture
 def library(start_bot):
     bot = start_bot()
-    store = bot.services.store
+    library = bot.services.library
     titles = ["Footbridge opens in Westford", "Second story", "Third story"]
     articles = [
-        store.add_article(title, f"{ARTICLE_TEXT} Story number {n}.", origin="test").article
+        library.add(title, f"{ARTICLE_TEXT} Story number {n}.", origin="test").article
         for n, title in enumerate(titles)
     ]
     return bot, articles
@@ -29,10 +29,14 @@ def test_start_welcomes_subscribes_and_shows_latest(library, reader):
     bot, articles = library
     welcome, card = reader.say("/start", replies=2)
     assert "Briefbot" in welcome.params["text"]
-    assert "subscribed" in welcome.params["text"]
+    # The welcome says when the digest comes and how to change it.
+    assert "morning digest at 08:00 UTC, every day" in welcome.params["text"]
+    assert "/digest 07:30 Europe/Berlin" in welcome.params["text"]
     assert "<b>Third story</b>" in card.params["text"]
-    assert [label for label, _ in buttons(card)] == ["◀ Previous", "Get a summary", "Next ▶"]
-    state = bot.services.store.get_chat(READER_ID)
+    assert "No time to read? Get a summary." in card.params["text"]
+    assert [label for label, _ in buttons(card)] == ["◀ Previous", "📝 Get a summary", "Next ▶"]
+    bot.settle()
+    state = bot.services.chats.get(READER_ID)
     assert state.subscribed and state.current_article_id == articles[2].id
 
 
@@ -60,10 +64,10 @@ def test_summary_lengths(library, reader):
 
 def test_summary_is_cached_after_first_request(library, reader):
     bot, articles = library
-    store, model = bot.services.store, bot.services.summaries.model_name
-    assert store.cached_summary(articles[2].content_hash, model, "standard") is None
+    library, model = bot.services.library, bot.services.owner.name
+    assert library.summary(articles[2].content_hash, model, "standard") is None
     first = texts(reader.say("/summary"))[0]
-    cached = store.cached_summary(articles[2].content_hash, model, "standard")
+    cached = library.summary(articles[2].content_hash, model, "standard")
     assert cached and cached.split()[0] in first
     mark = reader.api.mark()
     assert texts(reader.say("/summary"))[0] == first
@@ -78,6 +82,7 @@ def test_buttons_navigate_by_editing_the_card(library, reader, api):
 
     [edit] = reader.press(message_id, encode(Action.SUMMARY, articles[2].id), "editMessageText")
     assert "<b>Third story</b>" in edit.params["text"] and "Westford" in edit.params["text"]
+    assert "No time to read" not in edit.params["text"]
 
     [edit] = reader.press(message_id, encode(Action.PREV, articles[2].id), "editMessageText")
     assert "<b>Second story</b>" in edit.params["text"]
@@ -89,6 +94,42 @@ def test_buttons_navigate_by_editing_the_card(library, reader, api):
     assert "first article" in answer.params["text"]
 
 
+def test_the_card_moves_forward_and_never_offers_the_same_thing(library, reader, api):
+    # The article, then its summary, then the longer summary: each press shows something new,
+    # and no press makes a Bot API call that fails.
+    _, articles = library
+    article = articles[2]
+    _welcome, card = reader.say("/start", replies=2)
+    message_id = card.params["_message_id"]
+    mark = api.mark()
+
+    [edit] = reader.press(message_id, encode(Action.SUMMARY, article.id), "editMessageText")
+    assert [label for label, _ in buttons(edit)] == ["◀ Previous", "Next ▶", "➕ Longer summary"]
+    standard = edit.params["text"].split("\n\n", 1)[1]
+
+    [edit] = reader.press(message_id, encode(Action.LONG, article.id), "editMessageText")
+    assert [label for label, _ in buttons(edit)] == ["◀ Previous", "Next ▶"]
+    assert len(edit.params["text"].split("\n\n", 1)[1]) > len(standard)
+
+    # Pressed again (a stale button, or a double tap): a notice, and no edit at all.
+    edits = len(api.calls_since(mark, "editMessageText"))
+    for _ in range(2):
+        [answer] = reader.press(message_id, encode(Action.LONG, article.id))
+        assert answer.params["text"] == "That is already on the card."
+    assert len(api.calls_since(mark, "editMessageText")) == edits
+    assert api.failed_calls(mark) == []
+
+
+def test_an_article_with_a_source_offers_it_on_the_summary_card(start_bot, reader):
+    bot = start_bot()
+    bot.services.library.add("Linked story", ARTICLE_TEXT, url="https://news.example.org/a")
+    [card] = reader.say("/summary")
+    labels = [label for label, _ in buttons(card)]
+    assert labels == ["◀ Previous", "Next ▶", "➕ Longer summary", "🔗 Read the article"]
+    markup = card.params["reply_markup"]["inline_keyboard"]
+    assert markup[1][1]["url"] == "https://news.example.org/a"
+
+
 def test_pressing_summary_twice_is_harmless(library, reader, api):
     _, articles = library
     _, card = reader.say("/start", replies=2)
@@ -96,9 +137,10 @@ def test_pressing_summary_twice_is_harmless(library, reader, api):
     data = encode(Action.SUMMARY, articles[2].id)
     reader.press(message_id, data, "editMessageText")
     mark = api.mark()
-    reader.press(message_id, data)
-    # The second edit is refused as "not modified" and the bot keeps quiet about it.
-    api.wait_for(mark, "editMessageText")
+    [answer] = reader.press(message_id, data)
+    # The card shows the summary already: the press gets a notice, and nothing is edited.
+    assert "already" in answer.params["text"]
+    assert not api.calls_since(mark, "editMessageText")
     assert not api.calls_since(mark, "sendMessage")
 
 
@@ -122,7 +164,7 @@ def test_latest_lists_newest_first_and_opens(library, reader):
 def test_latest_shows_at_most_ten(start_bot, reader):
     bot = start_bot()
     for n in range(12):
-        bot.services.store.add_article(f"Story {n}", f"{ARTICLE_TEXT} Number {n}.")
+        bot.services.library.add(f"Story {n}", f"{ARTICLE_TEXT} Number {n}.")
     [listing] = reader.say("/latest")
     assert len(buttons(listing)) == 10
     assert buttons(listing)[0][0].endswith("Story 11")
@@ -139,10 +181,11 @@ def test_subscribe_and_unsubscribe(library, reader):
     bot, _ = library
     assert "Subscribed" in texts(reader.say("/subscribe"))[0]
     assert "already subscribed" in texts(reader.say("/subscribe"))[0]
-    assert bot.services.store.get_chat(READER_ID).subscribed
+    bot.settle()
+    assert bot.services.chats.get(READER_ID).subscribed
     assert "Unsubscribed" in texts(reader.say("/unsubscribe"))[0]
     assert "not subscribed" in texts(reader.say("/unsubscribe"))[0]
-    assert not bot.services.store.get_chat(READER_ID).subscribed
+    assert not bot.services.chats.get(READER_ID).subscribed
 
 
 def test_command_menu_registered(library, api):
@@ -168,14 +211,14 @@ def test_chat_summary_length(library, reader, api):
     assert "standard (about three sentences)" in texts(reader.say("/length"))[0]
     standard = texts(reader.say("/summary"))[0].split("\n\n", 1)[1]
     assert "now short (one sentence)" in texts(reader.say("/length short"))[0]
-    assert bot.services.store.get_chat(READER_ID).summary_length == "short"
+    assert bot.services.chats.get(READER_ID).summary_length == "short"
     short = texts(reader.say("/summary"))[0].split("\n\n", 1)[1]
     assert len(short) < len(standard)
     prev_short = texts(reader.say("/prev"))[0].split("\n\n", 1)[1]
     assert prev_short.count(". ") == 0  # one sentence on navigation too
     # A one-off length does not change the chat's default.
     assert len(texts(reader.say("/summary long"))[0]) > len(short)
-    assert bot.services.store.get_chat(READER_ID).summary_length == "short"
+    assert bot.services.chats.get(READER_ID).summary_length == "short"
     assert "Unknown summary length" in texts(reader.say("/length tiny"))[0]
 
     group = api.group_chat(-100777, admins=set())

@@ -15,7 +15,7 @@ from tests.conftest import ARTICLE_TEXT, READER_ID, Talk, texts
 def test_position_survives_restart_and_pending_updates_are_processed(start_bot, api):
     bot = start_bot()
     for title in ("Alpha", "Bravo", "Charlie"):
-        bot.services.store.add_article(title, f"{ARTICLE_TEXT} {title}.")
+        bot.services.library.add(title, f"{ARTICLE_TEXT} {title}.")
     reader = Talk(api, api.private_chat(READER_ID), READER_ID)
     assert "<b>Charlie</b>" in texts(reader.say("/summary"))[0]
     assert "<b>Bravo</b>" in texts(reader.say("/prev"))[0]
@@ -32,7 +32,7 @@ def test_position_survives_restart_and_pending_updates_are_processed(start_bot, 
 
 def _run_bot(cwd: Path, env: dict[str, str]) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "briefbot.bot", "run"],
+        [sys.executable, "-m", "briefbot", "run"],
         cwd=cwd,
         env=env,
         stdout=subprocess.PIPE,

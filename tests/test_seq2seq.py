@@ -173,7 +173,7 @@ def test_service_runs_the_abstractive_model_off_the_loop(database_url: str, bart
 
 def test_the_bot_serves_an_abstractive_model(start_bot, api, bart_folder):
     bot = start_bot(model=load_summarizer(str(bart_folder)))
-    bot.services.store.add_article("Bridge", ARTICLE_TEXT)
+    bot.services.library.add("Bridge", ARTICLE_TEXT)
     [card] = Talk(api, api.private_chat(READER_ID), READER_ID).say("/summary")
     assert "<b>Bridge</b>" in card.params["text"]
     assert "\n\n" in card.params["text"]
@@ -236,7 +236,7 @@ def test_ctranslate2_needs_a_local_folder(tmp_path: Path):
 
 
 def test_generation_overrides_from_the_configuration(tmp_path: Path, bart_folder, monkeypatch):
-    from briefbot.bot.config import load_settings
+    from briefbot.config import load_settings
 
     monkeypatch.setenv("BRIEFBOT_GENERATION", '{"num_beams": 1, "max_length": 12}')
     settings = load_settings()

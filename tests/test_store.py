@@ -1,5 +1,5 @@
-"""The article store on a real database (SQLite and PostgreSQL): migrations, dedupe,
-navigation, chats, cache."""
+"""The rooms on a real database (SQLite and PostgreSQL): migrations, the library's dedupe,
+navigation and cache, chats' state, imports."""
 
 from __future__ import annotations
 
@@ -11,39 +11,34 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from briefbot.articles import ArticleRejected, ArticleStore, TextLimits
+from briefbot.articles import ArticleRejected, TextLimits
 from briefbot.articles.importer import (
     SAMPLES_DIR,
     ImportSourceError,
     import_path,
     load_samples_if_empty,
 )
-from tests.conftest import ARTICLE_TEXT
+from briefbot.chats import ChatRef
+from briefbot.database import Database
+from tests.conftest import ARTICLE_TEXT, Store
 
 
-@pytest.fixture
-def store(database_url: str) -> ArticleStore:
-    store = ArticleStore.open(database_url)
-    yield store
-    store.close()
-
-
-def test_schema_is_migrated_once(database_url: str, store: ArticleStore):
-    with store.engine.connect() as connection:
-        if store.engine.dialect.name == "sqlite":
+def test_schema_is_migrated_once(database_url: str, store: Store):
+    with store.db.engine.connect() as connection:
+        if store.db.dialect == "sqlite":
             assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert (
-            connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0006"
+            connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0007"
         )
-    again = ArticleStore.open(database_url)
-    assert again.count() == 0
+    again = Store.open(database_url)
+    assert again.library.count() == 0
     again.close()
 
 
 def test_upgrade_from_the_first_schema_keeps_data(database_url: str):
     from alembic import command
 
-    from briefbot.articles.database import alembic_config, create_database_engine
+    from briefbot.database import alembic_config, create_database_engine
 
     url = database_url
     engine = create_database_engine(url)
@@ -57,79 +52,79 @@ def test_upgrade_from_the_first_schema_keeps_data(database_url: str):
             {"yes": True, "when": datetime(2026, 1, 1, tzinfo=UTC)},
         )
     engine.dispose()
-    store = ArticleStore.open(url)
-    [chat] = store.subscribed_chats()
+    store = Store.open(url)
+    [chat] = store.chats.subscribed()
     assert chat.chat_id == 9 and chat.digest_days == "daily" and chat.digest_watermark == 0
     store.close()
 
 
-def test_same_body_is_stored_once(store: ArticleStore):
-    first = store.add_article("Title", ARTICLE_TEXT, url="https://example.org/a", added_by=1)
+def test_same_body_is_stored_once(store: Store):
+    first = store.library.add("Title", ARTICLE_TEXT, url="https://example.org/a", added_by=1)
     assert first.created and first.article.id == 1
     respaced = "  " + ARTICLE_TEXT.upper().replace(". ", ".\n\n") + "  "
-    second = store.add_article("Another title", respaced)
+    second = store.library.add("Another title", respaced)
     assert not second.created and second.article.id == first.article.id
-    assert store.count() == 1
-    assert store.get(1).url == "https://example.org/a"
+    assert store.library.count() == 1
+    assert store.library.get(1).url == "https://example.org/a"
 
 
-def test_only_web_links_are_kept_as_sources(store: ArticleStore):
-    unsafe = store.add_article("A", ARTICLE_TEXT, url="javascript:alert(1)").article
+def test_only_web_links_are_kept_as_sources(store: Store):
+    unsafe = store.library.add("A", ARTICLE_TEXT, url="javascript:alert(1)").article
     assert unsafe.url is None
-    spaced = store.add_article("B", ARTICLE_TEXT + " B", url="https://exa mple.org").article
+    spaced = store.library.add("B", ARTICLE_TEXT + " B", url="https://exa mple.org").article
     assert spaced.url is None
-    kept = store.add_article("C", ARTICLE_TEXT + " C", url=" http://example.org/x?a=1&b=2 ")
+    kept = store.library.add("C", ARTICLE_TEXT + " C", url=" http://example.org/x?a=1&b=2 ")
     assert kept.article.url == "http://example.org/x?a=1&b=2"
 
 
-def test_rejects_bad_text_without_storing(store: ArticleStore):
+def test_rejects_bad_text_without_storing(store: Store):
     with pytest.raises(ArticleRejected, match="too short"):
-        store.add_article("Title", "Too short.")
+        store.library.add("Title", "Too short.")
     with pytest.raises(ArticleRejected, match="no title"):
-        store.add_article("   ", ARTICLE_TEXT)
+        store.library.add("   ", ARTICLE_TEXT)
     with pytest.raises(ArticleRejected, match="too long"):
-        store.add_article("Huge paste", "x" * 5_000_000)
-    assert store.count() == 0
+        store.library.add("Huge paste", "x" * 5_000_000)
+    assert store.library.count() == 0
 
 
 def test_limits_are_configurable(database_url: str):
-    store = ArticleStore.open(database_url, TextLimits(max_chars=1_000))
+    store = Store.open(database_url, TextLimits(max_chars=1_000))
     with pytest.raises(ArticleRejected, match="limit is 1,000"):
-        store.add_article("Title", ARTICLE_TEXT * 3)
+        store.library.add("Title", ARTICLE_TEXT * 3)
     store.close()
 
 
-def test_neighbours_and_latest(store: ArticleStore):
-    ids = [store.add_article(f"T{n}", f"{ARTICLE_TEXT} {n}").article.id for n in range(4)]
-    assert [a.id for a in store.latest(2)] == [ids[3], ids[2]]
-    assert store.neighbour(ids[1], "next").id == ids[2]
-    assert store.neighbour(ids[1], "prev").id == ids[0]
-    assert store.neighbour(ids[3], "next") is None
-    assert store.neighbour(ids[0], "prev") is None
+def test_neighbours_and_latest(store: Store):
+    ids = [store.library.add(f"T{n}", f"{ARTICLE_TEXT} {n}").article.id for n in range(4)]
+    assert [a.id for a in store.library.latest(2)] == [ids[3], ids[2]]
+    assert store.library.neighbour(ids[1], "next").id == ids[2]
+    assert store.library.neighbour(ids[1], "prev").id == ids[0]
+    assert store.library.neighbour(ids[3], "next") is None
+    assert store.library.neighbour(ids[0], "prev") is None
 
 
-def test_chat_state(store: ArticleStore):
-    state = store.touch_chat(5, "private")
+def test_chat_state(store: Store):
+    state = store.chats.touch(ChatRef(5, "private"))
     assert not state.subscribed and state.current_article_id is None
-    article = store.add_article("T", ARTICLE_TEXT).article
-    store.set_current_article(5, article.id)
-    assert store.set_subscribed(5, True) is True
-    assert store.set_subscribed(5, True) is False
-    state = store.touch_chat(5, "private")
+    article = store.library.add("T", ARTICLE_TEXT).article
+    store.chats.set_current(5, article.id)
+    assert store.chats.set_subscribed(5, True) is True
+    assert store.chats.set_subscribed(5, True) is False
+    state = store.chats.touch(ChatRef(5, "private"))
     assert state.subscribed and state.current_article_id == article.id
-    assert store.subscriber_count() == 1
+    assert store.chats.counts() == (1, 1)
 
 
-def test_summary_cache_is_keyed_by_content_model_and_length(store: ArticleStore):
-    store.cache_summary("hash", "model-a", "standard", "A summary.")
-    assert store.cached_summary("hash", "model-a", "standard") == "A summary."
-    assert store.cached_summary("hash", "model-a", "short") is None
-    assert store.cached_summary("hash", "model-b", "standard") is None
-    store.cache_summary("hash", "model-a", "standard", "Replaced.")
-    assert store.cached_summary("hash", "model-a", "standard") == "Replaced."
+def test_summary_cache_is_keyed_by_content_model_and_length(store: Store):
+    store.library.save_summary("hash", "model-a", "standard", "A summary.")
+    assert store.library.summary("hash", "model-a", "standard") == "A summary."
+    assert store.library.summary("hash", "model-a", "short") is None
+    assert store.library.summary("hash", "model-b", "standard") is None
+    store.library.save_summary("hash", "model-a", "standard", "Replaced.")
+    assert store.library.summary("hash", "model-a", "standard") == "Replaced."
 
 
-def test_import_jsonl_reports_every_line(tmp_path: Path, store: ArticleStore):
+def test_import_jsonl_reports_every_line(tmp_path: Path, store: Store):
     path = tmp_path / "articles.jsonl"
     lines = [
         json.dumps({"title": "One", "text": ARTICLE_TEXT, "url": "https://example.org/1"}),
@@ -140,10 +135,14 @@ def test_import_jsonl_reports_every_line(tmp_path: Path, store: ArticleStore):
         json.dumps({"text": f"Title from first line\n{ARTICLE_TEXT} More."}),
         json.dumps(["a list"]),
         json.dumps({"title": "Short", "text": "Too short."}),
+        # One paragraph and no title: titled by its first sentence, all of it kept.
+        json.dumps({"text": f"Ferry returns. {ARTICLE_TEXT} It was a paragraph."}),
     ]
     path.write_text("\n".join(lines), encoding="utf-8")
-    report = import_path(store, path)
-    assert [a.title for a in report.added] == ["One", "Title from first line"]
+    report = import_path(store.library, path)
+    assert [a.title for a in report.added] == ["One", "Title from first line", "Ferry returns."]
+    assert report.added[1].text.startswith("The river town")
+    assert report.added[2].text.startswith("Ferry returns. The river town")
     assert report.duplicates == [("articles.jsonl:3", 1)]
     assert [where for where, _ in report.errors] == [
         "articles.jsonl:2",
@@ -151,34 +150,34 @@ def test_import_jsonl_reports_every_line(tmp_path: Path, store: ArticleStore):
         "articles.jsonl:7",
         "articles.jsonl:8",
     ]
-    assert store.get(1).url == "https://example.org/1"
+    assert store.library.get(1).url == "https://example.org/1"
 
 
-def test_import_folder_of_markdown_and_text(tmp_path: Path, store: ArticleStore):
+def test_import_folder_of_markdown_and_text(tmp_path: Path, store: Store):
     folder = tmp_path / "in"
     folder.mkdir()
     (folder / "a.md").write_text(f"# Markdown title\n\n{ARTICLE_TEXT}", encoding="utf-8")
     (folder / "b.txt").write_text(f"Text title\n{ARTICLE_TEXT} Another.", encoding="utf-8")
     (folder / "c.bin.txt").write_bytes(b"\x00\x01binary")
     (folder / "ignored.pdf").write_bytes(b"%PDF")
-    report = import_path(store, folder)
+    report = import_path(store.library, folder)
     assert sorted(a.title for a in report.added) == ["Markdown title", "Text title"]
     assert report.errors == [("c.bin.txt", "looks like a binary file")]
 
 
-def test_import_refuses_unknown_sources(tmp_path: Path, store: ArticleStore):
+def test_import_refuses_unknown_sources(tmp_path: Path, store: Store):
     with pytest.raises(ImportSourceError, match="does not exist"):
-        import_path(store, tmp_path / "missing.jsonl")
+        import_path(store.library, tmp_path / "missing.jsonl")
     (tmp_path / "x.csv").write_text("a,b")
     with pytest.raises(ImportSourceError, match=r"expected a \.jsonl"):
-        import_path(store, tmp_path / "x.csv")
+        import_path(store.library, tmp_path / "x.csv")
 
 
-def test_samples_load_only_into_an_empty_store(store: ArticleStore):
-    report = load_samples_if_empty(store)
+def test_samples_load_only_into_an_empty_store(store: Store):
+    report = load_samples_if_empty(store.library)
     assert report is not None and len(report.added) == len(list(SAMPLES_DIR.glob("*.md"))) >= 2
     assert all(a.origin == "sample" for a in report.added)
-    assert load_samples_if_empty(store) is None
+    assert load_samples_if_empty(store.library) is None
 
 
 def test_instances_starting_together_migrate_one_after_another(database_url: str):
@@ -187,7 +186,7 @@ def test_instances_starting_together_migrate_one_after_another(database_url: str
 
     def open_store() -> None:
         try:
-            ArticleStore.open(database_url).close()
+            Database.open(database_url).close()
             results.append("ok")
         except Exception as exc:  # reported below
             results.append(exc)
@@ -200,14 +199,14 @@ def test_instances_starting_together_migrate_one_after_another(database_url: str
     assert results == ["ok", "ok", "ok"]
 
 
-def test_ids_beyond_the_schema_range_are_simply_not_found(store: ArticleStore):
+def test_ids_beyond_the_schema_range_are_simply_not_found(store: Store):
     # Ids come from commands and buttons; PostgreSQL would refuse them outright.
-    store.add_article("Bridge", ARTICLE_TEXT)
+    store.library.add("Bridge", ARTICLE_TEXT)
     huge = 99_999_999_999_999_999_999
-    assert store.get(huge) is None and store.get(-1) is None
-    assert store.delete_article(2**31) is None
-    assert store.set_title(huge, "New") is None
-    assert store.get_many([huge, 1])[0].title == "Bridge"
-    assert store.neighbour(huge, "prev").title == "Bridge"
-    assert store.neighbour(huge, "next") is None
-    assert store.page(huge) == []
+    assert store.library.get(huge) is None and store.library.get(-1) is None
+    assert store.library.delete(2**31) is None
+    assert store.library.set_title(huge, "New") is None
+    assert store.library.get_many([huge, 1])[0].title == "Bridge"
+    assert store.library.neighbour(huge, "prev").title == "Bridge"
+    assert store.library.neighbour(huge, "next") is None
+    assert store.library.page(huge) == []

@@ -41,7 +41,7 @@ def _base(bot) -> str:
 
 def test_webhook_mode_serves_readers_and_reports_health(start_bot, api: FakeBotApi):
     bot = start_bot(webhook=True)
-    bot.services.store.add_article("Bridge", ARTICLE_TEXT)
+    bot.services.library.add("Bridge", ARTICLE_TEXT)
     assert api.webhook is not None and api.webhook["url"] == bot.webhook_url
     secret = api.webhook["secret_token"]
     assert len(secret) >= 32 and api.token not in secret  # derived, not the token itself

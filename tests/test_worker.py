@@ -45,7 +45,7 @@ def test_a_bot_without_a_model_gets_summaries_from_a_worker(
 ):
     bot = start_bot(summarizer="worker", summary_wait_seconds=1.5)
     assert bot.services.summaries.summarizer is None
-    article = bot.services.store.add_article("Bridge", ARTICLE_TEXT).article
+    article = bot.services.library.add("Bridge", ARTICLE_TEXT).article
     reader = Talk(api, api.private_chat(READER_ID), READER_ID)
 
     # No worker yet: the reader is told the summary is being prepared, and the request waits.
@@ -66,6 +66,6 @@ def test_a_bot_without_a_model_gets_summaries_from_a_worker(
             article.content_hash, summarizer.name, "standard"
         )
         assert expected and expected.split(".")[0] in deadline_reply.params["text"]
-        assert bot.services.summaries.model_name == summarizer.name  # learnt from the worker
+        assert bot.services.owner.name == summarizer.name  # learnt from the worker
     finally:
         worker.stop()

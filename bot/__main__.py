@@ -1,5 +1,0 @@
-import sys
-
-from briefbot.bot.cli import main
-
-sys.exit(main())

@@ -1,0 +1,235 @@
+"""The article library: articles and their cached summaries.
+
+Each method is one short transaction, or joins the caller's (`session=`), so that another room
+can read a chat, its article and the article's summary in one transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any, Literal
+
+from sqlalchemy import ColumnElement, delete, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from briefbot.articles.records import AddResult, Article
+from briefbot.articles.schema import ArticleRow, SummaryRow
+from briefbot.articles.text import (
+    ArticleRejected,
+    TextLimits,
+    clean_title,
+    clean_url,
+    content_hash,
+    validate_article,
+)
+from briefbot.database import MAX_ROW_ID, Database, valid_row_id
+
+logger = logging.getLogger(__name__)
+
+Direction = Literal["next", "prev"]
+
+
+def _article(row: ArticleRow) -> Article:
+    return Article(
+        id=row.id,
+        title=row.title,
+        text=row.text,
+        url=row.url,
+        content_hash=row.content_hash,
+        added_by=row.added_by,
+        added_at=row.added_at,
+        origin=row.origin,
+        author=row.author,
+        published=row.published,
+    )
+
+
+class Library:
+    def __init__(self, db: Database, limits: TextLimits | None = None) -> None:
+        self.db = db
+        self.limits = limits or TextLimits()
+
+    # -- articles -------------------------------------------------------------------------
+
+    def add(
+        self,
+        title: str,
+        text: str,
+        *,
+        url: str | None = None,
+        added_by: int | None = None,
+        origin: str = "telegram",
+        author: str | None = None,
+        published: str | None = None,
+    ) -> AddResult:
+        """Store an article unless the same body is stored already; raises ArticleRejected."""
+        title, text = validate_article(title, text, self.limits)
+        digest = content_hash(text)
+        try:
+            with self.db.transaction() as session:
+                existing = self._by_hash(session, digest)
+                if existing is not None:
+                    return AddResult(existing, created=False)
+                row = ArticleRow(
+                    title=title,
+                    text=text,
+                    url=clean_url(url),
+                    content_hash=digest,
+                    added_by=added_by,
+                    origin=origin,
+                    author=(author or "")[:256] or None,
+                    published=(published or "")[:32] or None,
+                )
+                session.add(row)
+                session.flush()
+                return AddResult(_article(row), created=True)
+        except IntegrityError:
+            # Another writer stored the same body between our check and our insert.
+            with self.db.transaction() as session:
+                stored = self._by_hash(session, digest)
+            if stored is None:
+                raise
+            return AddResult(stored, created=False)
+
+    @staticmethod
+    def _by_hash(session: Session, digest: str) -> Article | None:
+        row = session.scalar(select(ArticleRow).where(ArticleRow.content_hash == digest))
+        return _article(row) if row else None
+
+    def get(self, article_id: int, session: Session | None = None) -> Article | None:
+        if not valid_row_id(article_id):
+            return None
+        with self.db.transaction(session) as s:
+            row = s.get(ArticleRow, article_id)
+            return _article(row) if row else None
+
+    def get_many(self, article_ids: list[int]) -> list[Article]:
+        """The articles that still exist, in the order asked for."""
+        wanted = [i for i in article_ids if valid_row_id(i)]
+        with self.db.transaction() as session:
+            rows = session.scalars(select(ArticleRow).where(ArticleRow.id.in_(wanted)))
+            found = {row.id: _article(row) for row in rows}
+        return [found[i] for i in wanted if i in found]
+
+    def count(self) -> int:
+        with self.db.transaction() as session:
+            return session.scalar(select(func.count(ArticleRow.id))) or 0
+
+    def latest(self, limit: int = 10, session: Session | None = None) -> list[Article]:
+        with self.db.transaction(session) as s:
+            rows = s.scalars(select(ArticleRow).order_by(ArticleRow.id.desc()).limit(limit))
+            return [_article(row) for row in rows]
+
+    def page(self, number: int, size: int = 10) -> list[Article]:
+        """Page `number` (from 0) of the library, newest first."""
+        number = max(0, min(number, MAX_ROW_ID // size))
+        with self.db.transaction() as session:
+            rows = session.scalars(
+                select(ArticleRow).order_by(ArticleRow.id.desc()).offset(number * size).limit(size)
+            )
+            return [_article(row) for row in rows]
+
+    def after(self, article_id: int, limit: int) -> list[Article]:
+        """Articles stored after `article_id`, newest first."""
+        with self.db.transaction() as session:
+            rows = session.scalars(
+                select(ArticleRow)
+                .where(ArticleRow.id > article_id)
+                .order_by(ArticleRow.id.desc())
+                .limit(limit)
+            )
+            return [_article(row) for row in rows]
+
+    def neighbour(
+        self, article_id: int, direction: Direction, session: Session | None = None
+    ) -> Article | None:
+        """The next newer ("next") or next older ("prev") article, or None at either end."""
+        article_id = max(0, min(article_id, MAX_ROW_ID))
+        query = select(ArticleRow)
+        if direction == "next":
+            query = query.where(ArticleRow.id > article_id).order_by(ArticleRow.id.asc())
+        else:
+            query = query.where(ArticleRow.id < article_id).order_by(ArticleRow.id.desc())
+        with self.db.transaction(session) as s:
+            row = s.scalar(query.limit(1))
+            return _article(row) if row else None
+
+    def newest_id(self, session: Session | None = None) -> int:
+        with self.db.transaction(session) as s:
+            return s.scalar(select(func.max(ArticleRow.id))) or 0
+
+    def delete(self, article_id: int) -> Article | None:
+        """Delete an article and its cached summaries; chats reading it lose their place."""
+        if not valid_row_id(article_id):
+            return None
+        with self.db.transaction() as session:
+            row = session.get(ArticleRow, article_id)
+            if row is None:
+                return None
+            article = _article(row)
+            session.delete(row)
+            session.execute(delete(SummaryRow).where(SummaryRow.content_hash == row.content_hash))
+            return article
+
+    def set_title(self, article_id: int, title: str) -> Article | None:
+        clean = clean_title(title, self.limits)
+        if not clean:
+            raise ArticleRejected("the new title is empty")
+        if not valid_row_id(article_id):
+            return None
+        with self.db.transaction() as session:
+            row = session.get(ArticleRow, article_id)
+            if row is None:
+                return None
+            row.title = clean
+            return _article(row)
+
+    # -- summaries ------------------------------------------------------------------------
+
+    def summary(
+        self, digest: str, model: str, length: str, session: Session | None = None
+    ) -> str | None:
+        with self.db.transaction(session) as s:
+            return s.scalar(
+                select(SummaryRow.text).where(
+                    SummaryRow.content_hash == digest,
+                    SummaryRow.model == model,
+                    SummaryRow.length == length,
+                )
+            )
+
+    def save_summary(
+        self, digest: str, model: str, length: str, text: str, session: Session | None = None
+    ) -> None:
+        with self.db.transaction(session) as s:
+            row = s.get(SummaryRow, (digest, model, length))
+            if row is None:
+                s.add(SummaryRow(content_hash=digest, model=model, length=length, text=text))
+            else:
+                row.text = text
+
+    def without_summary(
+        self,
+        model: str,
+        length: str,
+        limit: int,
+        skip: Callable[[Any], ColumnElement[bool]] | None = None,
+    ) -> list[int]:
+        """Newest articles with no cached summary for (model, length); `skip` leaves out more,
+        by a condition on the article's content hash."""
+        cached = select(SummaryRow.content_hash).where(
+            SummaryRow.model == model,
+            SummaryRow.length == length,
+            SummaryRow.content_hash == ArticleRow.content_hash,
+        )
+        query = select(ArticleRow.id).where(~cached.exists())
+        if skip is not None:
+            query = query.where(~skip(ArticleRow.content_hash))
+        with self.db.transaction() as session:
+            return list(session.scalars(query.order_by(ArticleRow.id.desc()).limit(limit)))
+
+    def summary_count(self) -> int:
+        with self.db.transaction() as session:
+            return session.scalar(select(func.count()).select_from(SummaryRow)) or 0

@@ -1,0 +1,131 @@
+"""Text rules shared by every way an article enters the store."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+WORDS_PER_MINUTE = 230
+_SPACES = re.compile(r"[ \t\f\v\u00a0]+")
+_BLANK_LINES = re.compile(r"\n{3,}")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_MARKDOWN_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+")
+
+
+class ArticleRejected(ValueError):
+    """The text cannot be stored as an article; the message says why, in plain words."""
+
+
+@dataclass(frozen=True, slots=True)
+class TextLimits:
+    min_chars: int = 200
+    max_chars: int = 200_000
+    max_title_chars: int = 300
+
+
+def clean_text(text: str) -> str:
+    """Normalise Unicode and white space while keeping paragraph breaks."""
+    text = unicodedata.normalize("NFKC", text).replace("\r\n", "\n").replace("\r", "\n")
+    text = _CONTROL.sub("", text)
+    lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
+    return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
+
+
+def clean_title(title: str, limits: TextLimits) -> str:
+    title = _MARKDOWN_HEADING.sub("", clean_text(title).replace("\n", " ")).strip()
+    if len(title) > limits.max_title_chars:
+        title = title[: limits.max_title_chars - 1].rstrip() + "…"
+    return title
+
+
+def content_hash(text: str) -> str:
+    """Hash of the body that ignores case and spacing, so re-pasted copies match."""
+    canonical = " ".join(clean_text(text).casefold().split())
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def reading_minutes(text: str) -> int:
+    return max(1, round(len(text.split()) / WORDS_PER_MINUTE))
+
+
+def validate_article(title: str, text: str, limits: TextLimits) -> tuple[str, str]:
+    """Return the cleaned (title, text) or raise ArticleRejected."""
+    if len(text) > limits.max_chars * 2:
+        # Reject before normalising a huge paste: the cleaning itself would cost time.
+        raise ArticleRejected(
+            f"the text is too long ({len(text):,} characters; the limit is {limits.max_chars:,})"
+        )
+    body = clean_text(text)
+    heading = clean_title(title, limits)
+    if not heading:
+        raise ArticleRejected("the article has no title")
+    if len(body) < limits.min_chars:
+        raise ArticleRejected(
+            f"the text is too short to summarize ({len(body)} characters; "
+            f"at least {limits.min_chars} are needed)"
+        )
+    if len(body) > limits.max_chars:
+        raise ArticleRejected(
+            f"the text is too long ({len(body):,} characters; the limit is {limits.max_chars:,})"
+        )
+    return heading, body
+
+
+def clean_url(url: str | None) -> str | None:
+    """An http(s) URL safe to link to, or None."""
+    if not url:
+        return None
+    url = url.strip()
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or any(c.isspace() for c in url)
+    ):
+        return None
+    return url[:2048]
+
+
+_SENTENCE_END = re.compile(r"[.!?…。！？](?:\s|$)")
+TITLE_WORDS = 12
+
+
+def title_from_text(text: str) -> str:
+    """A title for a text that came without one: its first sentence, or first words."""
+    first = clean_text(text).split("\n", 1)[0]
+    end = _SENTENCE_END.search(first)
+    sentence = first[: end.start() + 1] if end else first
+    words = sentence.split()
+    if len(words) > TITLE_WORDS:
+        return " ".join(words[:TITLE_WORDS]) + "…"
+    return sentence
+
+
+def looks_like_title(line: str) -> bool:
+    """Whether a first line is a heading rather than the first sentence of the text."""
+    line = line.strip().lstrip("#").strip()
+    return 0 < len(line) <= 150 and not _SENTENCE_END.search(line + " ")
+
+
+def title_and_body(text: str) -> tuple[str, str]:
+    """Title and body of a text that came without a title: its first line when that looks
+    like a heading, else a title made from its first sentence (the body is then all of it)."""
+    first, rest = split_title_and_body(text)
+    if rest and looks_like_title(first):
+        return first, rest
+    return title_from_text(text), text
+
+
+def split_title_and_body(text: str) -> tuple[str, str]:
+    """First non-empty line is the title, the rest is the body."""
+    stripped = text.strip()
+    if "\n" not in stripped:
+        return stripped, ""
+    first, rest = stripped.split("\n", 1)
+    return first.strip(), rest.strip()

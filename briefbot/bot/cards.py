@@ -1,0 +1,131 @@
+"""Article cards and the other messages with buttons.
+
+A card moves forward as the reader asks: first the article ("No time to read? Get a
+summary"), then its summary, then what is left to offer (the longer summary, the source).
+No button offers what the card shows already.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+from html import escape
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.constants import MessageLimit
+
+from briefbot.articles import Article
+from briefbot.articles.text import reading_minutes
+from briefbot.bot.callbacks import Action, encode
+from briefbot.bot.views import ARTICLES_PAGE_SIZE, clip, plural
+from briefbot.models import SummaryLength
+
+TEXT_LIMIT = MessageLimit.MAX_TEXT_LENGTH
+BUTTON_TITLE_CHARS = 60
+PROMPT = "<i>No time to read? Get a summary.</i>"
+_TAG = re.compile(r"<[^>]+>")
+
+
+@dataclass(frozen=True, slots=True)
+class Card:
+    text: str
+    keyboard: InlineKeyboardMarkup | None = None
+
+    def plain_text(self) -> str:
+        """The text as Telegram shows it (no tags): what a message's `text` holds."""
+        return html.unescape(_TAG.sub("", self.text)).strip()
+
+
+def _header(article: Article) -> str:
+    details = [f"#{article.id}", f"{reading_minutes(article.text)} min read"]
+    if article.published:
+        details.insert(0, escape(article.published))
+    if article.author:
+        details.insert(0, f"by {escape(article.author)}")
+    if article.url:
+        details.insert(0, f'<a href="{escape(article.url, quote=True)}">Source</a>')
+    return f"<b>{escape(article.title)}</b>\n{' · '.join(details)}"
+
+
+def _button(label: str, action: Action, number: int) -> InlineKeyboardButton:
+    return InlineKeyboardButton(label, callback_data=encode(action, number))
+
+
+def _moves(article: Article) -> list[InlineKeyboardButton]:
+    return [
+        _button("◀ Previous", Action.PREV, article.id),
+        _button("Next ▶", Action.NEXT, article.id),
+    ]
+
+
+def article_card(
+    article: Article,
+    *,
+    summary: str | None = None,
+    length: SummaryLength = SummaryLength.STANDARD,
+    notice: str | None = None,
+) -> Card:
+    """The card: the article alone, with its summary at `length`, or with a notice in place
+    of a summary that cannot be had now (a "Try again" button then asks once more)."""
+    header = _header(article)
+    previous, following = _moves(article)
+    if notice is not None:
+        again = _button("🔄 Try again", _summary_action(length), article.id)
+        return Card(f"{header}\n\n{notice}", InlineKeyboardMarkup([[previous, again, following]]))
+    if summary is None:
+        ask = _button("📝 Get a summary", Action.SUMMARY, article.id)
+        return Card(f"{header}\n\n{PROMPT}", InlineKeyboardMarkup([[previous, ask, following]]))
+    body = summary or "(This article is too short to summarize.)"
+    room = TEXT_LIMIT - len(header) - len("\n\n")
+    offers = []
+    if length is not SummaryLength.LONG and summary:
+        offers.append(_button("➕ Longer summary", Action.LONG, article.id))
+    if article.url:
+        offers.append(InlineKeyboardButton("🔗 Read the article", url=article.url))
+    rows = [[previous, following], offers] if offers else [[previous, following]]
+    return Card(f"{header}\n\n{escape(clip(body, room))}", InlineKeyboardMarkup(rows))
+
+
+def _summary_action(length: SummaryLength) -> Action:
+    return Action.LONG if length is SummaryLength.LONG else Action.SUMMARY
+
+
+def _button_title(article: Article) -> str:
+    title = article.title
+    if len(title) > BUTTON_TITLE_CHARS:
+        title = title[: BUTTON_TITLE_CHARS - 1].rstrip() + "…"
+    return f"#{article.id} {title}"
+
+
+def latest_list(articles: list[Article]) -> Card:
+    buttons = [[_button(_button_title(a), Action.OPEN, a.id)] for a in articles]
+    text = f"🗞 <b>The {plural(len(articles), 'newest article')}</b>\nPick one to read its summary."
+    return Card(text, InlineKeyboardMarkup(buttons))
+
+
+def articles_page(articles: list[Article], page: int, total: int) -> Card:
+    pages = max(1, -(-total // ARTICLES_PAGE_SIZE))
+    lines = [f"📚 <b>Library</b>: {plural(total, 'article')}, page {page + 1} of {pages}"]
+    for article in articles:
+        title = article.title if len(article.title) <= 70 else article.title[:69] + "…"
+        lines.append(f"#{article.id} {escape(title)} <i>({escape(article.origin)})</i>")
+    buttons = []
+    if page > 0:
+        buttons.append(_button("◀ Newer", Action.PAGE, page - 1))
+    if page + 1 < pages:
+        buttons.append(_button("Older ▶", Action.PAGE, page + 1))
+    return Card("\n".join(lines), InlineKeyboardMarkup([buttons]) if buttons else None)
+
+
+def confirm_delete(article: Article) -> Card:
+    text = f"Delete #{article.id} <b>{escape(article.title)}</b>? This cannot be undone."
+    keyboard = InlineKeyboardMarkup(
+        [
+            [
+                _button("🗑 Delete", Action.DELETE, article.id),
+                _button("Keep", Action.KEEP, article.id),
+            ]
+        ]
+    )
+    return Card(text, keyboard)

@@ -1,0 +1,93 @@
+"""The command table: one row per command, from which handler registration, the Telegram
+command menus and /help all come."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+from telegram import BotCommand, Update
+
+from briefbot.bot.context import BriefbotContext
+from briefbot.bot.handlers import feeds, library, manage, reading, settings
+
+
+class Who(Enum):
+    ANYONE = "anyone"  # some settings are changed only by a group's admins (see the handler)
+    BOT_ADMINS = "bot admins"
+
+
+Callback = Callable[[Update, BriefbotContext], Coroutine[Any, Any, None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    name: str
+    callback: Callback
+    who: Who
+    menu: str  # the command menu's line
+    help: str  # /help's line
+
+
+def _anyone(name: str, callback: Callback, menu: str, help_text: str = "") -> Command:
+    return Command(name, callback, Who.ANYONE, menu, help_text or menu)
+
+
+def _admins(name: str, callback: Callback, menu: str, help_text: str = "") -> Command:
+    return Command(name, callback, Who.BOT_ADMINS, menu, help_text or menu)
+
+
+COMMANDS: tuple[Command, ...] = (
+    _anyone("start", reading.start, "Welcome, the digest, and the newest article"),
+    _anyone(
+        "summary",
+        reading.summary,
+        "Summary of the current article",
+        "Summary of the current article; /summary short or /summary long for another length",
+    ),
+    _anyone("next", reading.next_article, "Next (newer) article with its summary"),
+    _anyone("prev", reading.previous_article, "Previous (older) article with its summary"),
+    _anyone("latest", reading.latest, "The 10 newest articles"),
+    _anyone(
+        "length",
+        settings.length_command,
+        "Summary length: short, standard or long",
+        "Summary length for this chat: /length short, standard or long",
+    ),
+    _anyone(
+        "digest",
+        settings.digest,
+        "Digest time and zone, or off",
+        "Digest time and zone: /digest 07:30 Europe/Berlin, /digest weekdays, /digest off",
+    ),
+    _anyone("subscribe", settings.subscribe, "Get the morning digest in this chat"),
+    _anyone("unsubscribe", settings.unsubscribe, "Stop the morning digest in this chat"),
+    _anyone("help", reading.help_command, "What I can do"),
+    _admins("add", library.add_command, "Add an article: /add Title, then the text"),
+    _admins("feed", feeds.feed, "Feeds: /feed add URL, /feed list, /feed remove N"),
+    _admins("articles", manage.articles, "The library, page by page"),
+    _admins("delete", manage.delete, "Delete an article: /delete ID"),
+    _admins("edit", manage.edit, "Change a title: /edit ID New title"),
+    _admins("admins", manage.admins, "Who the bot's admins are"),
+    _admins("stats", manage.stats, "Library, chats and the last digest run"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class CommandTable:
+    commands: tuple[Command, ...] = COMMANDS
+
+    def for_admins(self) -> list[Command]:
+        return [c for c in self.commands if c.who is Who.BOT_ADMINS]
+
+    def menu(self, *, admin: bool) -> list[BotCommand]:
+        return [
+            BotCommand(c.name, c.menu)
+            for c in self.commands
+            if admin or c.who is not Who.BOT_ADMINS
+        ]
+
+    def help_entries(self, admin: bool) -> list[tuple[str, str]]:
+        return [(c.name, c.help) for c in self.commands if admin or c.who is not Who.BOT_ADMINS]

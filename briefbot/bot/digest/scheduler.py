@@ -1,0 +1,270 @@
+"""DigestScheduler: finds the digests that are due, claims them, and fans them out.
+
+The schedules live in the chats table. A JobQueue job calls `run_due` every minute and once
+at start-up; `run_due` takes the time as an argument, so tests drive it with any clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from telegram.ext import ExtBot
+
+from briefbot.articles import Article
+from briefbot.bot.digest.compose import DigestItem, DigestMessage, compose
+from briefbot.bot.digest.sender import DeliveryOutcome, DigestSender
+from briefbot.bot.ratelimit import TelegramRateLimiter
+from briefbot.chats import (
+    ChatState,
+    ClaimEntry,
+    Delivery,
+    DeliveryState,
+    DigestRun,
+    DigestSchedule,
+    schedule_for,
+)
+from briefbot.database import utcnow
+from briefbot.models import SummaryLength
+from briefbot.services import Services
+from briefbot.summaries import SummaryOutcome
+
+logger = logging.getLogger(__name__)
+
+DIGEST_LENGTH = SummaryLength.SHORT
+CLAIM_CHUNK = 50
+
+
+def _text(outcome: SummaryOutcome) -> str | None:
+    # A failed or not-yet-ready summary leaves the digest item with its title and link only.
+    return outcome if isinstance(outcome, str) else None
+
+
+@dataclass(slots=True)
+class RunCounts:
+    sent: int = 0
+    skipped: int = 0
+    failed: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Work:
+    delivery: Delivery
+    day: date
+    thread_id: int | None
+
+
+class DigestScheduler:
+    def __init__(
+        self,
+        services: Services,
+        bot: ExtBot[Any],
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        workers: int | None = None,
+    ) -> None:
+        self.services = services
+        self.bot = bot
+        self.clock = clock
+        limiter = bot.rate_limiter
+        self.sender = DigestSender(
+            bot, services, limiter if isinstance(limiter, TelegramRateLimiter) else None
+        )
+        rate = services.settings.send_rate
+        self.workers = workers or max(16, min(2_000, int(rate * 2)))
+        self._running = 0
+        self._stopping = False
+        self._random = random.Random()
+
+    @property
+    def busy(self) -> bool:
+        return self._running > 0
+
+    def stop(self) -> None:
+        """Start no more chats; unsent digests stay claimed and are resumed at start-up."""
+        self._stopping = True
+
+    def schedule(self, chat: ChatState) -> DigestSchedule:
+        settings = self.services.settings
+        return schedule_for(chat, settings.digest_time, settings.timezone)
+
+    # -- deciding (on the database's threads) ----------------------------------------------
+
+    def _entries(self, now: datetime) -> tuple[list[ClaimEntry], dict[int, int | None]]:
+        """Claims for the chats whose digest is due now (with their articles), and skips for
+        those missed for good; and each chat's forum topic."""
+        services = self.services
+        settings = services.settings
+        grace = timedelta(minutes=settings.digest_grace_minutes)
+        candidates: list[tuple[ChatState, date, datetime]] = []
+        for chat in services.chats.subscribed():
+            last = self.schedule(chat).last_due(now)
+            if last is None:
+                continue
+            day, instant = last
+            if chat.schedule_changed_at is not None and instant < chat.schedule_changed_at:
+                continue  # that time passed before the chat subscribed or changed its time
+            candidates.append((chat, day, instant))
+        existing = services.deliveries.existing(
+            (chat.chat_id, day.isoformat()) for chat, day, _ in candidates
+        )
+        entries: list[ClaimEntry] = []
+        topics: dict[int, int | None] = {}
+        for chat, day, instant in candidates:
+            if (chat.chat_id, day.isoformat()) in existing:
+                continue
+            topics[chat.chat_id] = chat.digest_thread_id
+            late = now - instant
+            if late > grace:
+                minutes = int(late.total_seconds() // 60)
+                reason = f"missed: {minutes} min late, past the grace"
+                entries.append(
+                    ClaimEntry(
+                        chat.chat_id, day.isoformat(), state=DeliveryState.SKIPPED, reason=reason
+                    )
+                )
+                continue
+            articles = services.library.after(chat.digest_watermark, settings.digest_max_articles)
+            if articles or settings.digest_empty_message:
+                ids = tuple(a.id for a in articles)
+                entries.append(ClaimEntry(chat.chat_id, day.isoformat(), article_ids=ids))
+            else:
+                entries.append(
+                    ClaimEntry(
+                        chat.chat_id,
+                        day.isoformat(),
+                        state=DeliveryState.SKIPPED,
+                        reason="nothing new",
+                    )
+                )
+        return entries, topics
+
+    def _topics(self, chat_ids: list[int]) -> dict[int, int | None]:
+        topics = {}
+        for chat_id in chat_ids:
+            chat = self.services.chats.get(chat_id)
+            topics[chat_id] = chat.digest_thread_id if chat else None
+        return topics
+
+    # -- running ----------------------------------------------------------------------------
+
+    async def run_due(self, now: datetime | None = None, *, resume: bool = False) -> RunCounts:
+        """Send every digest that is due at `now`; `resume` also finishes interrupted ones."""
+        now = now or self.clock()
+        started = utcnow()
+        if self._stopping:
+            return RunCounts()
+        db = self.services.db
+        self._running += 1
+        counts = RunCounts()
+        worked = False
+        try:
+            # Interrupted deliveries first: the claims made below are unfinished too.
+            if resume:
+                interrupted = await self._interrupted()
+                if interrupted:
+                    worked = True
+                    await self._fan_out(interrupted, counts)
+            entries, topics = await db.run(self._entries, now)
+            # Claimed a chunk at a time, in an order of its own: several instances running
+            # this at once take different chunks and share the fan-out.
+            self._random.shuffle(entries)
+            chunk = max(CLAIM_CHUNK, self.workers)
+            for start in range(0, len(entries), chunk):
+                if self._stopping:
+                    break
+                claimed = await db.run(
+                    self.services.deliveries.claim_many, entries[start : start + chunk]
+                )
+                counts.skipped += sum(1 for d in claimed if d.state == DeliveryState.SKIPPED)
+                work = [
+                    Work(d, date.fromisoformat(d.digest_date), topics.get(d.chat_id))
+                    for d in claimed
+                    if d.state != DeliveryState.SKIPPED
+                ]
+                if work:
+                    worked = True
+                    await self._fan_out(work, counts)
+        finally:
+            self._running -= 1
+        if worked or counts.skipped:
+            run = DigestRun(started, utcnow(), counts.sent, counts.skipped, counts.failed)
+            await db.run(self.services.deliveries.record_run, run)
+            logger.info(
+                "Digest run: %d sent, %d skipped, %d failed in %.1f s",
+                run.sent,
+                run.skipped,
+                run.failed,
+                run.seconds,
+            )
+        return counts
+
+    async def _interrupted(self) -> list[Work]:
+        db = self.services.db
+        taken = await db.run(self.services.deliveries.take_over_unfinished)
+        topics = await db.run(self._topics, [d.chat_id for d in taken])
+        for delivery in taken:
+            logger.info(
+                "Resuming the digest for chat %s (%s)", delivery.chat_id, delivery.digest_date
+            )
+        return [Work(d, date.fromisoformat(d.digest_date), topics.get(d.chat_id)) for d in taken]
+
+    async def _fan_out(self, work: list[Work], counts: RunCounts) -> None:
+        services = self.services
+        ids = sorted({i for item in work for i in item.delivery.article_ids})
+        articles = {a.id: a for a in await services.db.run(services.library.get_many, ids)}
+        # Every summary the digests need, in one batched model call before sending starts.
+        summaries = await services.summaries.summaries_for(list(articles.values()), DIGEST_LENGTH)
+
+        queue: asyncio.Queue[Work] = asyncio.Queue()
+        for item in work:
+            queue.put_nowait(item)
+
+        async def worker() -> None:
+            while not self._stopping:
+                try:
+                    item = queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    return
+                items = [
+                    DigestItem(articles[i], _text(summaries.get(i)))
+                    for i in item.delivery.article_ids
+                    if i in articles
+                ]
+                await self._deliver(item, compose(item.day, items), counts)
+
+        await asyncio.gather(*(worker() for _ in range(min(self.workers, len(work)))))
+
+    async def _deliver(self, item: Work, messages: list[DigestMessage], counts: RunCounts) -> None:
+        try:
+            outcome = await self.sender.deliver(item.delivery, messages, item.thread_id)
+        except Exception:
+            logger.exception("Digest for chat %s failed", item.delivery.chat_id)
+            await self.services.db.run(
+                self.services.deliveries.finish,
+                item.delivery.id,
+                DeliveryState.FAILED,
+                "internal error",
+            )
+            counts.failed += 1
+            return
+        if outcome is DeliveryOutcome.SENT:
+            counts.sent += 1
+        else:
+            counts.failed += 1
+
+    async def preview(self, chat: ChatState) -> list[DigestMessage]:
+        """This chat's digest as it would be sent now (the newest articles if none are new)."""
+        services = self.services
+        limit = services.settings.digest_max_articles
+        articles: list[Article] = await services.db.run(
+            services.library.after, chat.digest_watermark, limit
+        ) or await services.db.run(services.library.latest, limit)
+        summaries = await services.summaries.summaries_for(articles, DIGEST_LENGTH)
+        today = self.clock().astimezone(self.schedule(chat).zone).date()
+        return compose(today, [DigestItem(a, _text(summaries.get(a.id))) for a in articles])

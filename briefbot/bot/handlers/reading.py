@@ -1,0 +1,195 @@
+"""Reading: /start, /help, /summary, /next, /prev, /latest and the card buttons."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+from telegram.constants import ChatAction, ChatType
+from telegram.error import TelegramError
+
+from briefbot.articles import Article
+from briefbot.bot import views
+from briefbot.bot.access import can_manage_chat, is_bot_admin
+from briefbot.bot.callbacks import ADMIN_ACTIONS, Action, decode
+from briefbot.bot.cards import Card, article_card, latest_list
+from briefbot.bot.context import BriefbotContext
+from briefbot.bot.handlers import manage
+from briefbot.bot.replies import edit_card, reply, reply_card, shows, thread_of
+from briefbot.bot.turn import CURRENT, NEWEST, ArticleView, Target
+from briefbot.chats import schedule_for
+from briefbot.models import SummaryLength
+from briefbot.summaries import SummaryFailed, SummaryUnavailable
+
+logger = logging.getLogger(__name__)
+
+LATEST_COUNT = 10
+
+
+async def start(update: Update, context: BriefbotContext) -> None:
+    services, turn = context.services, context.turn
+    chat = await turn.chat()
+    manager = await can_manage_chat(update, context)
+    subscribed = chat.subscribed
+    if manager and not subscribed:
+        await services.db.run(
+            services.chats.set_subscribed, chat.chat_id, True, thread_id=thread_of(update)
+        )
+        subscribed = True
+    settings = services.settings
+    schedule = schedule_for(chat, settings.digest_time, settings.timezone).describe()
+    await reply(update, context, views.welcome(subscribed, schedule, can_subscribe=manager))
+    user = update.effective_user
+    if chat.kind == ChatType.PRIVATE and user is not None and not context.bot_data.admins.ids:
+        await reply(update, context, views.first_admin(user.id))
+    view = await turn.view(NEWEST, summary=False)
+    if view.article is None:
+        await reply(update, context, views.EMPTY_LIBRARY)
+        return
+    turn.move_to(view.article.id)
+    await reply_card(update, context, article_card(view.article))
+
+
+async def help_command(update: Update, context: BriefbotContext) -> None:
+    admin = is_bot_admin(update, context)
+    entries = context.bot_data.commands.help_entries(admin)
+    await reply(update, context, views.help_text(entries, admin))
+
+
+def parse_length(word: str) -> SummaryLength | None:
+    try:
+        return SummaryLength(word.lower())
+    except ValueError:
+        return None
+
+
+class SlowDown(Exception):
+    def __init__(self, seconds: float) -> None:
+        super().__init__(seconds)
+        self.seconds = seconds
+
+
+async def _make_summary(
+    update: Update, context: BriefbotContext, article: Article, length: SummaryLength
+) -> str:
+    """A summary that is not cached yet; shows "typing" while the model works. Raises
+    SlowDown when this user asked for too many new summaries lately."""
+    user, chat = update.effective_user, update.effective_chat
+    if user is not None and not is_bot_admin(update, context):
+        wait = context.bot_data.quota.take(user.id)
+        if wait > 0:
+            raise SlowDown(wait)
+    if chat is not None:
+        try:
+            await context.bot.send_chat_action(
+                chat.id, ChatAction.TYPING, message_thread_id=thread_of(update)
+            )
+        except TelegramError as exc:
+            logger.debug("typing indicator failed: %s", exc)
+    return await context.services.summaries.summary_for(article, length)
+
+
+async def render(update: Update, context: BriefbotContext, view: ArticleView) -> Card:
+    """The card of the view's article with its summary, made now if it is not cached; or
+    with a notice saying why there is none."""
+    article, length = view.article, view.length
+    if article is None:
+        raise ValueError("no article to show")
+    summary = view.summary
+    try:
+        if summary is None:
+            summary = await _make_summary(update, context, article, length)
+    except SlowDown as slow:
+        return article_card(article, length=length, notice=views.slow_down(slow.seconds))
+    except SummaryFailed as failed:
+        notice = views.summary_failed(failed.failure, show_reason=is_bot_admin(update, context))
+        return article_card(article, length=length, notice=notice)
+    except SummaryUnavailable:
+        return article_card(article, length=length, notice=views.SUMMARY_UNAVAILABLE)
+    return article_card(article, summary=summary, length=length)
+
+
+async def summary(update: Update, context: BriefbotContext) -> None:
+    length = None
+    if context.args:
+        length = parse_length(context.args[0])
+        if length is None:
+            await reply(update, context, views.length_usage(context.args[0]))
+            return
+    view = await context.turn.view(CURRENT, length)
+    if view.article is None:
+        await reply(update, context, views.EMPTY_LIBRARY)
+        return
+    context.turn.move_to(view.article.id)
+    await reply_card(update, context, await render(update, context, view))
+
+
+async def _move(update: Update, context: BriefbotContext, target: Target) -> None:
+    view = await context.turn.view(target)
+    if view.base is None:
+        await reply(update, context, views.EMPTY_LIBRARY)
+        return
+    if view.article is None:
+        await reply(
+            update, context, views.CAUGHT_UP if target.step == "next" else views.FIRST_ARTICLE
+        )
+        return
+    context.turn.move_to(view.article.id)
+    await reply_card(update, context, await render(update, context, view))
+
+
+async def next_article(update: Update, context: BriefbotContext) -> None:
+    await _move(update, context, Target(step="next"))
+
+
+async def previous_article(update: Update, context: BriefbotContext) -> None:
+    await _move(update, context, Target(step="prev"))
+
+
+async def latest(update: Update, context: BriefbotContext) -> None:
+    services = context.services
+    articles = await services.db.run(services.library.latest, LATEST_COUNT)
+    if not articles:
+        await reply(update, context, views.EMPTY_LIBRARY)
+        return
+    card = latest_list(articles)
+    await reply(update, context, card.text, card.keyboard)
+
+
+async def button(update: Update, context: BriefbotContext) -> None:
+    """◀ Previous, Next ▶, Get a summary, Longer summary, and the buttons of lists and
+    digests. Each press changes the card, or is answered with a short notice."""
+    query = update.callback_query
+    if query is None:
+        return
+    answers = context.bot_data.answers
+    press = decode(query.data)
+    if press is None or update.effective_chat is None:
+        await answers.answer(query.id, views.STALE_BUTTON)
+        return
+    if press.action in ADMIN_ACTIONS:
+        await manage.admin_button(update, context, press)
+        return
+    step = {Action.PREV: "prev", Action.NEXT: "next"}.get(press.action, "here")
+    length = SummaryLength.LONG if press.action is Action.LONG else None
+    view = await context.turn.view(Target(press.number, step), length)  # type: ignore[arg-type]
+    if view.base is None:
+        await answers.answer(query.id, views.ARTICLE_GONE)
+        return
+    if view.article is None:
+        end = views.CAUGHT_UP if press.action is Action.NEXT else views.FIRST_ARTICLE
+        await answers.answer(query.id, end)
+        return
+    if view.summary is None:
+        await answers.answer(query.id)  # the summary takes a moment: stop the spinner now
+    card = await render(update, context, view)
+    context.turn.move_to(view.article.id)
+    if press.action is Action.OPEN:
+        await answers.answer(query.id)
+        await reply_card(update, context, card)
+        return
+    if shows(update, context, card):
+        await answers.answer(query.id, views.ALREADY_SHOWN)
+        return
+    await answers.answer(query.id)
+    await edit_card(update, context, card)

@@ -1,0 +1,120 @@
+"""Each chat's own settings: /length, /subscribe, /unsubscribe and /digest."""
+
+from __future__ import annotations
+
+from telegram import Update
+
+from briefbot.bot import views
+from briefbot.bot.access import can_manage_chat, chat_managers_only, is_bot_admin
+from briefbot.bot.context import BriefbotContext
+from briefbot.bot.handlers.reading import parse_length
+from briefbot.bot.replies import reply, send, thread_of
+from briefbot.bot.timezones import find_zone, read_time
+from briefbot.bot.turn import chat_length
+from briefbot.chats import ChatState, Days
+
+
+async def length_command(update: Update, context: BriefbotContext) -> None:
+    """Show or set the chat's summary length."""
+    chat = await context.turn.chat()
+    if not context.args:
+        await reply(update, context, views.length_status(chat_length(chat).value))
+        return
+    length = parse_length(context.args[0])
+    if length is None:
+        await reply(update, context, views.length_usage(context.args[0]))
+        return
+    if not await can_manage_chat(update, context):
+        await reply(update, context, views.NOT_GROUP_ADMIN)
+        return
+    services = context.services
+    await services.db.run(services.chats.set_length, chat.chat_id, length.value)
+    await reply(update, context, views.length_set(length.value))
+
+
+async def _set_subscription(update: Update, context: BriefbotContext, on: bool) -> None:
+    services, chat = context.services, await context.turn.chat()
+    changed = await services.db.run(
+        services.chats.set_subscribed, chat.chat_id, on, thread_id=thread_of(update)
+    )
+    if on:
+        await reply(update, context, views.SUBSCRIBED if changed else views.ALREADY_SUBSCRIBED)
+    else:
+        await reply(update, context, views.UNSUBSCRIBED if changed else views.NOT_SUBSCRIBED)
+
+
+@chat_managers_only
+async def subscribe(update: Update, context: BriefbotContext) -> None:
+    await _set_subscription(update, context, True)
+
+
+@chat_managers_only
+async def unsubscribe(update: Update, context: BriefbotContext) -> None:
+    await _set_subscription(update, context, False)
+
+
+def _status(context: BriefbotContext, chat: ChatState) -> str:
+    if not chat.subscribed:
+        return views.DIGEST_OFF
+    scheduler = context.bot_data.scheduler
+    schedule = scheduler.schedule(chat)
+    now = scheduler.clock()
+    return views.digest_status(schedule.describe(), schedule.next_send(now), now, schedule.zone)
+
+
+async def digest(update: Update, context: BriefbotContext) -> None:
+    """/digest, /digest 07:30 [Zone], /digest weekdays|daily|off, /digest now."""
+    chat = await context.turn.chat()
+    args = [a for a in (context.args or []) if a.strip()]
+    if not args:
+        await reply(update, context, _status(context, chat))
+        return
+    word = args[0].lower()
+    if word == "now":
+        await _send_now(update, context, chat)
+        return
+    if not await can_manage_chat(update, context):
+        await reply(update, context, views.NOT_GROUP_ADMIN)
+        return
+    services = context.services
+    if word == "off":
+        await services.db.run(services.chats.set_subscribed, chat.chat_id, False)
+        await reply(update, context, views.DIGEST_OFF)
+        return
+    changes: dict[str, str] = {}
+    if word in (Days.DAILY, Days.WEEKDAYS) and len(args) == 1:
+        changes["days"] = word
+    else:
+        at = read_time(args[0])
+        rest = args[1:] if at is not None else args
+        if at is None and any(character.isdigit() for character in args[0]):
+            await reply(update, context, views.bad_digest_time(args[0]))
+            return
+        if len(rest) > 1:
+            await reply(update, context, views.DIGEST_USAGE)
+            return
+        if at is not None:
+            changes["digest_time"] = f"{at:%H:%M}"
+        if rest:
+            zone = find_zone(rest[0])
+            if zone is None:
+                await reply(update, context, views.unknown_zone(rest[0]))
+                return
+            changes["timezone"] = zone
+    updated = await services.db.run(
+        services.chats.set_schedule,
+        chat.chat_id,
+        thread_id=thread_of(update),
+        now=context.bot_data.scheduler.clock(),
+        **changes,
+    )
+    await reply(update, context, _status(context, updated or chat))
+
+
+async def _send_now(update: Update, context: BriefbotContext, chat: ChatState) -> None:
+    """A preview of this chat's digest, for bot admins; it changes nothing."""
+    if not is_bot_admin(update, context):
+        await reply(update, context, views.NOT_ADMIN)
+        return
+    for message in await context.bot_data.scheduler.preview(chat):
+        await send(context, chat.chat_id, message.text, message.keyboard, thread_of(update))

@@ -1,0 +1,24 @@
+"""The readers' side: each chat's state and settings, digest schedules and delivery records,
+and the bot's admins."""
+
+from briefbot.chats.admins import Admins
+from briefbot.chats.chats import Chats
+from briefbot.chats.deliveries import NOT_SENT_AGAIN, ClaimEntry, Deliveries, DeliveryState
+from briefbot.chats.records import ChatRef, ChatState, Delivery, DigestRun
+from briefbot.chats.schedule import Days, DigestSchedule, schedule_for
+
+__all__ = [
+    "NOT_SENT_AGAIN",
+    "Admins",
+    "ChatRef",
+    "ChatState",
+    "Chats",
+    "ClaimEntry",
+    "Days",
+    "Deliveries",
+    "Delivery",
+    "DeliveryState",
+    "DigestRun",
+    "DigestSchedule",
+    "schedule_for",
+]

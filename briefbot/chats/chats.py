@@ -1,0 +1,208 @@
+"""Each chat's state: its place in the library, summary length, subscription and schedule.
+
+Each method is one short transaction, or joins the caller's (`session=`).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from briefbot.articles import Library
+from briefbot.chats.records import ChatRef, ChatState
+from briefbot.chats.schema import ChatRow, DigestDeliveryRow
+from briefbot.database import Database, utcnow
+
+logger = logging.getLogger(__name__)
+
+
+def _chat(row: ChatRow) -> ChatState:
+    return ChatState(
+        chat_id=row.chat_id,
+        kind=row.kind,
+        subscribed=row.subscribed,
+        current_article_id=row.current_article_id,
+        timezone=row.timezone,
+        digest_time=row.digest_time,
+        digest_days=row.digest_days or "daily",
+        schedule_changed_at=row.schedule_changed_at,
+        digest_watermark=row.digest_watermark or 0,
+        title=row.title,
+        summary_length=row.summary_length or "standard",
+        digest_thread_id=row.digest_thread_id,
+    )
+
+
+# Settings a chat keeps when its group becomes a supergroup (a new chat id).
+_CARRIED = (
+    "subscribed",
+    "current_article_id",
+    "timezone",
+    "digest_time",
+    "digest_days",
+    "digest_thread_id",
+    "summary_length",
+    "schedule_changed_at",
+    "digest_watermark",
+)
+
+
+class Chats:
+    def __init__(self, db: Database, library: Library) -> None:
+        self.db = db
+        self.library = library
+
+    def touch(self, ref: ChatRef, session: Session | None = None) -> ChatState:
+        """The chat's state, created on first contact."""
+        title = (ref.title or "")[:256] or None
+        try:
+            with self.db.transaction(session) as s:
+                row = s.get(ChatRow, ref.chat_id)
+                if row is None:
+                    row = ChatRow(
+                        chat_id=ref.chat_id, kind=ref.kind, title=title, subscribed=False
+                    )
+                    s.add(row)
+                    s.flush()
+                elif title and row.title != title:
+                    row.title = title
+                return _chat(row)
+        except IntegrityError:
+            if session is not None:
+                raise
+            # Created concurrently by another update of the same chat.
+            state = self.get(ref.chat_id)
+            if state is None:
+                raise
+            return state
+
+    def get(self, chat_id: int) -> ChatState | None:
+        with self.db.transaction() as session:
+            row = session.get(ChatRow, chat_id)
+            return _chat(row) if row else None
+
+    def set_current(self, chat_id: int, article_id: int, session: Session | None = None) -> None:
+        with self.db.transaction(session) as s:
+            s.execute(
+                update(ChatRow)
+                .where(ChatRow.chat_id == chat_id)
+                .values(current_article_id=article_id, updated_at=utcnow())
+            )
+
+    def set_length(self, chat_id: int, length: str) -> None:
+        with self.db.transaction() as session:
+            session.execute(
+                update(ChatRow).where(ChatRow.chat_id == chat_id).values(summary_length=length)
+            )
+
+    def set_subscribed(
+        self,
+        chat_id: int,
+        subscribed: bool,
+        *,
+        thread_id: int | None = None,
+        now: datetime | None = None,
+    ) -> bool:
+        """Turn the digest on (to the forum topic `thread_id`, if any) or off; returns
+        whether the subscription changed."""
+        with self.db.transaction() as session:
+            row = session.get(ChatRow, chat_id)
+            if row is None:
+                return False
+            changed = row.subscribed != subscribed
+            if subscribed:
+                row.digest_thread_id = thread_id
+                if changed:
+                    self._start_schedule(session, row, now or utcnow())
+            row.subscribed = subscribed
+            return changed
+
+    def _start_schedule(self, session: Session, row: ChatRow, now: datetime) -> None:
+        # A new subscriber's first digest holds what arrives from now on, and no digest is
+        # due for a time that passed before the subscription.
+        row.subscribed = True
+        row.schedule_changed_at = now
+        row.digest_watermark = self.library.newest_id(session)
+
+    def set_schedule(
+        self,
+        chat_id: int,
+        *,
+        digest_time: str | None = None,
+        timezone: str | None = None,
+        days: str | None = None,
+        thread_id: int | None = None,
+        now: datetime | None = None,
+    ) -> ChatState | None:
+        """Change the given schedule fields and subscribe the chat if it was not."""
+        now = now or utcnow()
+        with self.db.transaction() as session:
+            row = session.get(ChatRow, chat_id)
+            if row is None:
+                return None
+            if digest_time is not None:
+                row.digest_time = digest_time
+            if timezone is not None:
+                row.timezone = timezone
+            if days is not None:
+                row.digest_days = days
+            row.digest_thread_id = thread_id
+            if row.subscribed:
+                row.schedule_changed_at = now
+            else:
+                self._start_schedule(session, row, now)
+            session.flush()
+            return _chat(row)
+
+    def forget_digest_topic(self, chat_id: int) -> None:
+        """The forum topic the digest went to is gone: send to the main chat from now on."""
+        with self.db.transaction() as session:
+            session.execute(
+                update(ChatRow).where(ChatRow.chat_id == chat_id).values(digest_thread_id=None)
+            )
+
+    def subscribed(self) -> list[ChatState]:
+        with self.db.transaction() as session:
+            rows = session.scalars(select(ChatRow).where(ChatRow.subscribed.is_(True)))
+            return [_chat(row) for row in rows]
+
+    def migrate(self, old_id: int, new_id: int) -> bool:
+        """A group became a supergroup with a new id: the chat keeps its subscription, place
+        and settings under the new id. Returns whether there was anything to move."""
+        with self.db.transaction() as session:
+            old = session.get(ChatRow, old_id)
+            if old is None or old_id == new_id:
+                return False
+            new = session.get(ChatRow, new_id)
+            if new is None:
+                new = ChatRow(chat_id=new_id, kind="supergroup", title=old.title)
+                session.add(new)
+            for name in _CARRIED:
+                setattr(new, name, getattr(old, name))
+            new.kind = "supergroup"
+            session.delete(old)
+            taken = select(DigestDeliveryRow.digest_date).where(
+                DigestDeliveryRow.chat_id == new_id
+            )
+            # Today's digest record moves too, so a digest sent to the old id is not repeated.
+            session.execute(
+                update(DigestDeliveryRow)
+                .where(
+                    DigestDeliveryRow.chat_id == old_id,
+                    DigestDeliveryRow.digest_date.not_in(taken),
+                )
+                .values(chat_id=new_id)
+            )
+        logger.info("Chat %s became supergroup %s; its settings moved with it", old_id, new_id)
+        return True
+
+    def counts(self) -> tuple[int, int]:
+        """How many chats, and how many of them are subscribed."""
+        with self.db.transaction() as session:
+            chats = session.scalar(select(func.count()).select_from(ChatRow)) or 0
+            subscribed = session.scalar(select(func.count()).where(ChatRow.subscribed.is_(True)))
+            return chats, subscribed or 0

@@ -1,0 +1,59 @@
+"""Plain records of chats and their digests, so callers never hold live ORM objects."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ChatRef:
+    """What an update tells about its chat."""
+
+    chat_id: int
+    kind: str
+    title: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ChatState:
+    chat_id: int
+    kind: str
+    subscribed: bool
+    current_article_id: int | None
+    timezone: str | None
+    digest_time: str | None
+    digest_days: str = "daily"
+    schedule_changed_at: datetime | None = None
+    digest_watermark: int = 0
+    title: str | None = None
+    summary_length: str = "standard"
+    digest_thread_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    id: int
+    chat_id: int
+    digest_date: str
+    state: str
+    reason: str | None
+    article_ids: tuple[int, ...]
+    parts_total: int
+    parts_sent: int
+    in_flight: bool
+    attempts: int
+    owner: str | None = None  # the instance that holds it
+
+
+@dataclass(frozen=True, slots=True)
+class DigestRun:
+    started_at: datetime
+    finished_at: datetime
+    sent: int
+    skipped: int
+    failed: int
+
+    @property
+    def seconds(self) -> float:
+        return (self.finished_at - self.started_at).total_seconds()

@@ -1,0 +1,423 @@
+"""The `briefbot` command line."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from briefbot.config import ConfigError, Settings, load_settings, parse_listen, parse_user_ids
+from briefbot.logs import configure_logging
+
+if TYPE_CHECKING:
+    from briefbot.database import Database
+    from briefbot.models import Summarizer
+    from briefbot.services import Services
+
+logger = logging.getLogger("briefbot")
+
+EXIT_FAILURE = 1
+EXIT_CONFIG = 2
+# Commands that serve for a long time log at the configured level; the others print their
+# answer and log only warnings, unless BRIEFBOT_LOG_LEVEL asks for more.
+SERVING = {"run", "worker"}
+
+
+class CliError(Exception):
+    """A failure to report in one line; `code` is the exit status."""
+
+    def __init__(self, message: str, code: int = EXIT_CONFIG) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _version() -> str:
+    try:
+        return version("briefbot")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def _services(settings: Settings, role: str) -> Services:
+    from briefbot.database import StoreError
+    from briefbot.models import ModelLoadError
+    from briefbot.services import Services
+
+    try:
+        return Services.open(settings, role=role)
+    except StoreError as exc:
+        raise CliError(f"BRIEFBOT_DATABASE_URL: {exc}") from None
+    except ModelLoadError as exc:
+        raise CliError(f"BRIEFBOT_MODEL: {exc}") from None
+
+
+def _database(settings: Settings) -> Database:
+    from briefbot.database import Database, StoreError
+
+    try:
+        return Database.open(settings.database_url)
+    except StoreError as exc:
+        raise CliError(f"BRIEFBOT_DATABASE_URL: {exc}") from None
+
+
+def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
+    from briefbot.bot.app import StartError, build_application
+    from briefbot.bot.runner import Runner
+    from briefbot.bot.webhook import WebhookServer
+
+    webhook_url = args.webhook or settings.webhook_url
+    listen = args.listen or settings.webhook_listen
+    try:
+        parse_listen(listen)
+    except ValueError as exc:
+        raise CliError(f"--listen: {exc}") from None
+    settings.require_token()
+    services = _services(settings, "webhook" if webhook_url else "polling")
+    try:
+        application = build_application(services, polling=webhook_url is None)
+        webhook = WebhookServer(application, webhook_url, listen) if webhook_url else None
+        if webhook_url:
+            logger.info("Starting in webhook mode for %s", webhook_url)
+        else:
+            logger.info("Starting long polling against %s", settings.api_url)
+        return asyncio.run(Runner(application, webhook=webhook).run())
+    except StartError as exc:
+        raise CliError(str(exc)) from None
+    finally:
+        services.close()
+
+
+def cmd_worker(settings: Settings, _args: argparse.Namespace) -> int:
+    from briefbot.worker import run_worker
+
+    services = _services(settings, "worker")
+    try:
+        asyncio.run(run_worker(services))
+    finally:
+        services.close()
+    return 0
+
+
+def cmd_console(settings: Settings, _args: argparse.Namespace) -> int:
+    from briefbot.bot.console import ConsoleSession
+
+    services = _services(settings, "console")
+    try:
+        asyncio.run(ConsoleSession(services).run())
+    finally:
+        services.close()
+    return 0
+
+
+def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
+    from rich.progress import Progress
+
+    from briefbot.articles import Library, TextLimits
+    from briefbot.articles.importer import ImportSourceError, import_candidates, read_source
+    from briefbot.bot.views import plural
+
+    path = Path(args.path)
+    try:
+        items = list(read_source(path))
+    except ImportSourceError as exc:
+        raise CliError(str(exc)) from None
+    db = _database(settings)
+    try:
+        library = Library(db, TextLimits(max_chars=settings.max_article_chars))
+        with Progress(transient=True) as progress:
+            task = progress.add_task("Importing", total=len(items))
+            report = import_candidates(library, items, progress=lambda: progress.advance(task))
+    finally:
+        db.close()
+    for where, reason in report.errors:
+        print(f"skipped {where}: {reason}", file=sys.stderr)
+    print(
+        f"Imported {plural(len(report.added), 'new article')} from {path} "
+        f"({len(report.duplicates):,} already stored, {len(report.errors):,} skipped)."
+    )
+    return 0 if report.added or report.duplicates or not report.errors else EXIT_FAILURE
+
+
+def _model(settings: Settings, spec: str, setting: str = "BRIEFBOT_MODEL") -> Summarizer:
+    from briefbot.models import ModelLoadError
+    from briefbot.services import load_model
+
+    try:
+        return load_model(settings, spec)
+    except ModelLoadError as exc:
+        raise CliError(f"{setting}: {exc}") from None
+
+
+def cmd_summarize(settings: Settings, args: argparse.Namespace) -> int:
+    from briefbot.articles.text import looks_like_title, split_title_and_body
+    from briefbot.models import Document, SummaryLength
+
+    if args.file == "-":
+        text = sys.stdin.read()
+    else:
+        try:
+            text = Path(args.file).read_text(encoding="utf-8", errors="replace")
+        except OSError as exc:
+            raise CliError(f"cannot read {args.file}: {exc.strerror}") from None
+    if not text.strip():
+        raise CliError("the input is empty: give a file with the article text, or - for stdin")
+    if len(text) > settings.max_article_chars:
+        raise CliError(
+            f"the input is too long ({len(text):,} characters; the limit is "
+            f"{settings.max_article_chars:,}, see BRIEFBOT_MAX_ARTICLE_CHARS)"
+        )
+    title, body = split_title_and_body(text)
+    if args.title_line is False or (args.title_line is None and not looks_like_title(title)):
+        title, body = "", text
+    model = _model(settings, settings.model)
+    [summary] = model.summarize_many([Document(body or title, title)], SummaryLength(args.length))
+    print(summary)
+    return 0
+
+
+def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.progress import Progress
+    from rich.table import Table
+
+    from briefbot.models import SummaryLength
+    from briefbot.models.evaluation import (
+        METRICS,
+        EvalDataError,
+        evaluate,
+        read_records,
+        save_outputs,
+    )
+
+    try:
+        records = read_records(Path(args.file))
+    except EvalDataError as exc:
+        raise CliError(str(exc)) from None
+    if args.limit:
+        records = records[: args.limit]
+    spec = args.model or settings.model
+    model = _model(settings, spec, "--model" if args.model else "BRIEFBOT_MODEL")
+    with Progress(transient=True) as progress:
+        task = progress.add_task(f"Summarizing with {spec}", total=len(records))
+        report = evaluate(
+            model,
+            records,
+            SummaryLength(args.length),
+            batch_size=settings.batch_size,
+            progress=lambda n: progress.advance(task, n),
+        )
+    table = Table(title=f"{model.label}, length {args.length} (ROUGE F1 x100, stemmed)")
+    table.add_column("source")
+    table.add_column("articles", justify="right")
+    for metric in METRICS:
+        table.add_column(metric, justify="right")
+    for source in sorted(report.scores, key=lambda s: (s == "overall", s)):
+        row = report.scores[source]
+        table.add_row(source, str(report.counts[source]), *(f"{row[m]:.2f}" for m in METRICS))
+    console = Console()
+    console.print(table)
+    console.print(f"median {report.median_ms:.0f} ms per article")
+    if args.save:
+        save_outputs(Path(args.save), report.outputs)
+        console.print(f"summaries written to {args.save}")
+    return 0
+
+
+def cmd_models(settings: Settings, args: argparse.Namespace) -> int:
+    from briefbot.models import ModelLoadError
+    from briefbot.models.registry import EMBEDDED_MODEL, local_models, pull_model
+
+    if args.action == "pull":
+        if not args.name:
+            raise CliError("usage: briefbot models pull NAME (a Hugging Face model name)")
+        try:
+            target = pull_model(args.name, settings.models_dir)
+        except ModelLoadError as exc:
+            raise CliError(str(exc), EXIT_FAILURE) from None
+        _model(settings, str(target), "models pull")  # proves it loads
+        print(f"{args.name} is in {target}; use it with BRIEFBOT_MODEL={args.name}")
+        return 0
+    active = settings.model
+    print(f"{'*' if active == EMBEDDED_MODEL else ' '} {EMBEDDED_MODEL:40} bundled extractive")
+    found = local_models(settings.models_dir)
+    for model in found:
+        mark = "*" if active in (model.name, str(model.path)) else " "
+        print(f"{mark} {model.name:40} {model.architecture} ({model.path})")
+    if active != EMBEDDED_MODEL and not any(active in (m.name, str(m.path)) for m in found):
+        print(f"* {active:40} (configured; a folder or the Hugging Face cache)")
+    return 0
+
+
+def cmd_admins(settings: Settings, args: argparse.Namespace) -> int:
+    from briefbot.chats import Admins
+
+    db = _database(settings)
+    try:
+        admins = Admins(db)
+        if args.action == "list":
+            added = admins.all()
+            if not settings.admins and not added:
+                print("No admins yet. Add yourself: briefbot admins add YOUR_USER_ID")
+                print("(A private /start to the bot tells you your user id.)")
+            for user_id in sorted(settings.admins | added):
+                source = "BRIEFBOT_ADMINS" if user_id in settings.admins else "added"
+                print(f"{user_id} ({source})")
+            return 0
+        if not args.user_id:
+            raise CliError(f"usage: briefbot admins {args.action} USER_ID")
+        try:
+            [user_id] = parse_user_ids(args.user_id)
+        except ValueError as exc:
+            raise CliError(str(exc)) from None
+        if args.action == "add":
+            new = admins.add(user_id)
+            print(
+                f"{user_id} is {'now' if new else 'already'} a bot admin; a running bot "
+                f"knows within {settings.instance_lease_seconds / 3:.0f} s."
+            )
+            return 0
+        if user_id in settings.admins:
+            raise CliError(f"{user_id} is in BRIEFBOT_ADMINS: remove it there", EXIT_FAILURE)
+        removed = admins.remove(user_id)
+        print(f"{user_id} {'is no longer' if removed else 'was not'} a bot admin.")
+        return 0
+    finally:
+        db.close()
+
+
+def cmd_health(settings: Settings, _args: argparse.Namespace) -> int:
+    """Exit 0 when a Briefbot process on this host beats its heartbeat (Docker's check)."""
+    from briefbot.coordination import Instances
+    from briefbot.database import StoreError
+
+    db = _database(settings)
+    try:
+        probe = Instances(db, role="health", lease_seconds=settings.instance_lease_seconds)
+        here = [i for i in probe.live() if i.host == probe.host and i.role != "health"]
+    except StoreError as exc:
+        raise CliError(f"unhealthy: {exc}", EXIT_FAILURE) from None
+    finally:
+        db.close()
+    if not here:
+        print(f"unhealthy: no Briefbot instance on {probe.host} has beaten its heartbeat lately")
+        return EXIT_FAILURE
+    print(f"healthy: {', '.join(f'{i.role} {i.id}' for i in here)}")
+    return 0
+
+
+def cmd_doctor(settings: Settings, _args: argparse.Namespace) -> int:
+    from briefbot.bot.views import plural
+    from briefbot.doctor import run_checks
+
+    checks = run_checks(settings)
+    for check in checks:
+        print(f"{check.status:5} {check.name:14} {check.detail}")
+    failed = [c.name for c in checks if c.status == "FAIL"]
+    warned = [c.name for c in checks if c.status == "warn"]
+    if failed:
+        print(f"{plural(len(failed), 'check')} failed.")
+    elif warned:
+        print(f"All checks passed, with {plural(len(warned), 'warning')}.")
+    else:
+        print("All checks passed.")
+    return EXIT_FAILURE if failed else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="briefbot", description="A Telegram bot that summarizes news articles locally."
+    )
+    parser.add_argument("--version", action="version", version=f"briefbot {_version()}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser("run", help="run the bot (long polling, or a webhook server)")
+    run.add_argument(
+        "--webhook", metavar="URL", help="public HTTPS URL for Telegram to post updates to"
+    )
+    run.add_argument(
+        "--listen", metavar="HOST:PORT", help="where the webhook server listens (0.0.0.0:8443)"
+    )
+    run.set_defaults(handler=cmd_run)
+
+    worker = commands.add_parser(
+        "worker", help="run only the summarization queue (the model), sharing the database"
+    )
+    worker.set_defaults(handler=cmd_worker)
+
+    console = commands.add_parser("console", help="chat with the bot in this terminal")
+    console.set_defaults(handler=cmd_console)
+
+    importer = commands.add_parser("import", help="import articles from JSONL or a folder")
+    importer.add_argument("path", help="a .jsonl file (title, text, url) or a folder of .md/.txt")
+    importer.set_defaults(handler=cmd_import)
+
+    summarize = commands.add_parser("summarize", help="print the summary of a text")
+    summarize.add_argument("file", help="a text file, or - to read standard input")
+    summarize.add_argument("--length", choices=["short", "standard", "long"], default="standard")
+    title = summarize.add_mutually_exclusive_group()
+    title.add_argument(
+        "--title-line",
+        dest="title_line",
+        action="store_true",
+        default=None,
+        help="the first line is the title (by default: when it looks like one)",
+    )
+    title.add_argument(
+        "--no-title", dest="title_line", action="store_false", help="there is no title line"
+    )
+    summarize.set_defaults(handler=cmd_summarize)
+
+    evaluation = commands.add_parser("eval", help="ROUGE of the summarizer on a JSONL file")
+    evaluation.add_argument("file", help="JSONL with text, summary and optional id, title, source")
+    evaluation.add_argument("--model", help="a model other than BRIEFBOT_MODEL")
+    evaluation.add_argument("--length", choices=["short", "standard", "long"], default="standard")
+    evaluation.add_argument("--save", help="write one JSON line per article: id, summary")
+    evaluation.add_argument("--limit", type=int, help="only the first N articles")
+    evaluation.set_defaults(handler=cmd_eval)
+
+    doctor = commands.add_parser("doctor", help="check the configuration and every part")
+    doctor.set_defaults(handler=cmd_doctor)
+
+    health = commands.add_parser("health", help="exit 0 if a bot on this host is running")
+    health.set_defaults(handler=cmd_health)
+
+    models = commands.add_parser("models", help="list local models or pull one")
+    models.add_argument("action", choices=["list", "pull"])
+    models.add_argument("name", nargs="?", help="Hugging Face model name, for pull")
+    models.set_defaults(handler=cmd_models)
+
+    admins = commands.add_parser("admins", help="list, add or remove the bot's admins")
+    admins.add_argument("action", choices=["list", "add", "remove"])
+    admins.add_argument("user_id", nargs="?", help="a Telegram user id")
+    admins.set_defaults(handler=cmd_admins)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+        level = settings.log_level
+        if args.command not in SERVING and "BRIEFBOT_LOG_LEVEL" not in os.environ:
+            level = "WARNING"
+        token = settings.token.get_secret_value() if settings.token else None
+        configure_logging(level, settings.log_format, secrets=[token] if token else [])
+        code: int = args.handler(settings, args)
+        return code
+    except ConfigError as exc:
+        print(f"briefbot: invalid configuration: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except CliError as exc:
+        print(f"briefbot: {exc}", file=sys.stderr)
+        return exc.code
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

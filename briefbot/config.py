@@ -1,0 +1,342 @@
+"""Settings from environment variables and an optional briefbot.toml (environment wins).
+
+Each group is a settings class of its own, and a part of Briefbot takes only the group it
+needs; `Settings` is all of them together.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tomllib
+from datetime import time
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from briefbot.articles import FetchLimits
+from briefbot.models import GenerationOptions, RuntimeOptions
+
+ENV_PREFIX = "BRIEFBOT_"
+CONFIG_FILE_VARIABLE = "BRIEFBOT_CONFIG"
+DEFAULT_CONFIG_FILE = "briefbot.toml"
+_HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+_CONFIG = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
+
+
+class ConfigError(ValueError):
+    """Configuration is invalid; str() is one line naming the setting."""
+
+
+def parse_listen(value: str) -> tuple[str, int]:
+    """HOST:PORT (or :PORT for all interfaces) to listen on."""
+    host, sep, port = value.strip().rpartition(":")
+    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"expected HOST:PORT such as 0.0.0.0:8443, got {value!r}")
+    return host.strip("[]") or "0.0.0.0", int(port)
+
+
+def validate_timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"unknown time zone {value!r} (use an IANA name like Europe/Berlin)"
+        ) from None
+    return value
+
+
+def parse_hhmm(value: str) -> time:
+    match = _HHMM.match(value.strip())
+    if not match:
+        raise ValueError(f"expected a time as HH:MM, got {value!r}")
+    return time(int(match.group(1)), int(match.group(2)))
+
+
+def parse_user_ids(value: str) -> frozenset[int]:
+    items = [item.strip() for item in value.split(",") if item.strip()]
+    bad = [item for item in items if not re.fullmatch(r"-?\d{1,15}", item)]
+    if bad:
+        raise ValueError(f"expected comma-separated numeric user ids, got {bad[0]!r}")
+    return frozenset(int(item) for item in items)
+
+
+class TelegramSettings(BaseSettings):
+    model_config = _CONFIG
+
+    token: SecretStr | None = Field(None, description="Bot token from @BotFather")
+    api_url: str = Field(
+        "https://api.telegram.org/bot",
+        description="Bot API base URL; the token is appended (or replaces {token})",
+    )
+    file_url: str | None = Field(
+        None, description="Bot API file URL; by default API_URL with /bot turned into /file/bot"
+    )
+    admins: Annotated[frozenset[int], NoDecode] = Field(
+        frozenset(), description="Telegram user ids allowed to manage articles"
+    )
+    request_timeout: float = Field(
+        10.0, gt=0, le=300, description="Seconds to wait for a Bot API answer"
+    )
+    send_rate: float = Field(
+        25.0, gt=0, le=10_000, description="Messages per second to Telegram, all chats together"
+    )
+    user_summaries_per_minute: int = Field(
+        10, ge=0, le=10_000, description="New summaries one user may ask for a minute (0: any)"
+    )
+    user_messages_per_minute: int = Field(
+        60, ge=0, le=10_000, description="Messages and presses one user may send (0: any)"
+    )
+    webhook_url: str | None = Field(
+        None, description="Public HTTPS URL Telegram posts updates to (webhook mode)"
+    )
+    webhook_listen: str = Field(
+        "0.0.0.0:8443", description="HOST:PORT the webhook server listens on"
+    )
+    webhook_secret: SecretStr | None = Field(
+        None, description="Secret Telegram sends with each update; by default from the token"
+    )
+
+    @field_validator("api_url", "file_url")
+    @classmethod
+    def _check_api_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip()
+        if not re.match(r"^https?://[^/\s:]+(:\d{1,5})?(/\S*)?$", value):
+            raise ValueError(
+                f"expected an http(s) URL such as https://api.telegram.org/bot, got {value!r}"
+            )
+        return value
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _check_webhook_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip()
+        if not re.match(r"^https?://[^/\s]+(/\S*)?$", value):
+            raise ValueError(
+                f"expected an https URL such as https://bot.example.com/tg, got {value!r}"
+            )
+        return value
+
+    @field_validator("webhook_listen")
+    @classmethod
+    def _check_listen(cls, value: str) -> str:
+        parse_listen(value)
+        return value.strip()
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _check_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not re.fullmatch(
+            r"[A-Za-z0-9_-]{1,256}", value.get_secret_value()
+        ):
+            raise ValueError("use 1-256 characters from A-Z, a-z, 0-9, _ and -")
+        return value
+
+    @field_validator("admins", mode="before")
+    @classmethod
+    def _parse_admins(cls, value: Any) -> Any:
+        return parse_user_ids(value) if isinstance(value, str) else value
+
+    def require_token(self) -> str:
+        if self.token is None or not self.token.get_secret_value().strip():
+            raise ConfigError("BRIEFBOT_TOKEN is not set: get a bot token from @BotFather")
+        token = self.token.get_secret_value().strip()
+        if not re.fullmatch(r"\d+:[\w-]+", token):
+            raise ConfigError("BRIEFBOT_TOKEN does not look like a bot token (digits:letters)")
+        return token
+
+    @property
+    def files_url(self) -> str:
+        """Telegram serves files from .../file/bot<token>/ next to .../bot<token>/."""
+        if self.file_url:
+            return self.file_url
+        if self.api_url.endswith("/bot"):
+            return self.api_url[: -len("/bot")] + "/file/bot"
+        return self.api_url.rstrip("/") + "/file/bot"
+
+    def webhook_secret_token(self) -> str:
+        """The secret for X-Telegram-Bot-Api-Secret-Token: configured, or derived from the
+        token so that every instance behind one URL agrees without more configuration."""
+        if self.webhook_secret is not None:
+            return self.webhook_secret.get_secret_value()
+        digest = hashlib.sha256(b"briefbot-webhook:" + self.require_token().encode()).hexdigest()
+        return digest[:48]
+
+
+class StorageSettings(BaseSettings):
+    model_config = _CONFIG
+
+    database_url: str = Field("sqlite:///data/briefbot.db", description="SQLAlchemy URL")
+    max_article_chars: int = Field(200_000, ge=1_000, le=5_000_000)
+    load_samples: bool = Field(True, description="Load the sample articles into an empty store")
+    instance_lease_seconds: float = Field(
+        30.0, ge=1, le=3600, description="After this long without a heartbeat, work is taken over"
+    )
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str) -> str:
+        try:
+            make_url(value)
+        except ArgumentError:
+            raise ValueError(f"not a valid SQLAlchemy URL: {value!r}") from None
+        return value
+
+
+class ModelSettings(BaseSettings):
+    model_config = _CONFIG
+
+    model: str = Field("embedded", min_length=1, description="Summarizer to use")
+    models_dir: Path = Field(Path("data/models"), description="Where `models pull` stores models")
+    device: Literal["auto", "cpu", "cuda"] = Field("auto", description="Where the model runs")
+    precision: Literal["auto", "float32", "bfloat16", "float16"] = Field(
+        "auto", description="Model precision (auto: bf16 on CUDA, float32 on CPU)"
+    )
+    quantize: bool = Field(False, description="int8 weights (transformers: CPU only)")
+    runtime: Literal["transformers", "ctranslate2"] = Field(
+        "transformers", description="How abstractive models run; ctranslate2 converts them once"
+    )
+    batch_size: int = Field(8, ge=1, le=512, description="Articles per model batch")
+    generation: dict[str, float | int | bool] = Field(
+        default_factory=dict,
+        description='Overrides for the model\'s generation settings, e.g. {"num_beams": 2}',
+    )
+    model_threads: int | None = Field(None, ge=1, le=256, description="CPU threads for the model")
+    precompute: bool = Field(True, description="Summarize new articles in the background")
+    summarizer: Literal["local", "worker"] = Field(
+        "local", description="local: this process runs the model; worker: `briefbot worker` does"
+    )
+    summary_wait_seconds: float = Field(
+        30.0, ge=1, le=600, description="How long /summary waits for a summary made elsewhere"
+    )
+
+    @field_validator("generation")
+    @classmethod
+    def _check_generation(cls, value: dict[str, Any]) -> dict[str, Any]:
+        known = set(GenerationOptions.__dataclass_fields__)
+        unknown = sorted(set(value) - known)
+        if unknown:
+            raise ValueError(f"unknown setting {unknown[0]!r}; known: {', '.join(sorted(known))}")
+        return value
+
+    def runtime_options(self) -> RuntimeOptions:
+        return RuntimeOptions(
+            device=self.device,
+            dtype=self.precision,
+            threads=self.model_threads,
+            quantize=self.quantize,
+            batch_size=self.batch_size,
+            engine=self.runtime,
+        )
+
+    def generation_options(self) -> GenerationOptions:
+        return GenerationOptions(**self.generation)  # type: ignore[arg-type]
+
+
+class DigestSettings(BaseSettings):
+    model_config = _CONFIG
+
+    timezone: str = Field("UTC", description="Default IANA time zone")
+    digest_time: Annotated[time, NoDecode] = Field(
+        time(8, 0), description="Default digest time, HH:MM"
+    )
+    digest_grace_minutes: int = Field(
+        720, ge=0, le=1440, description="How late a missed digest may still be sent"
+    )
+    digest_max_articles: int = Field(10, ge=1, le=50, description="Articles in one digest")
+    digest_empty_message: bool = Field(
+        False, description="Send 'nothing new today' instead of no digest"
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_timezone(cls, value: str) -> str:
+        return validate_timezone(value)
+
+    @field_validator("digest_time", mode="before")
+    @classmethod
+    def _parse_digest_time(cls, value: Any) -> Any:
+        return parse_hhmm(value) if isinstance(value, str) else value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class FetchSettings(BaseSettings):
+    model_config = _CONFIG
+
+    allow_private_urls: bool = Field(
+        False, description="Allow links to loopback, private and link-local addresses"
+    )
+    fetch_timeout: float = Field(15.0, gt=0, le=120, description="Seconds to fetch a page")
+    max_page_bytes: int = Field(5_000_000, ge=10_000, le=50_000_000)
+    feed_interval_minutes: int = Field(30, ge=1, le=1440, description="How often feeds are read")
+
+    def fetch_limits(self) -> FetchLimits:
+        return FetchLimits(
+            timeout=self.fetch_timeout,
+            max_bytes=self.max_page_bytes,
+            allow_private=self.allow_private_urls,
+        )
+
+
+class Settings(TelegramSettings, StorageSettings, ModelSettings, DigestSettings, FetchSettings):
+    model_config = _CONFIG
+
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["text", "json"] = Field(
+        "text", description="Log lines as text, or as one JSON object per line"
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_file = Path(os.environ.get(CONFIG_FILE_VARIABLE, DEFAULT_CONFIG_FILE))
+        return (
+            init_settings,
+            env_settings,
+            TomlConfigSettingsSource(settings_cls, toml_file=toml_file),
+        )
+
+
+def _describe(error: ValidationError) -> str:
+    parts = []
+    for item in error.errors():
+        field = str(item["loc"][0]) if item["loc"] else "configuration"
+        message = str(item["msg"]).removeprefix("Value error, ")
+        parts.append(f"{ENV_PREFIX}{field.upper()}: {message}")
+    return "; ".join(parts)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read and validate the configuration; raises ConfigError with a one-line message."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc)) from None
+    except tomllib.TOMLDecodeError as exc:
+        path = os.environ.get(CONFIG_FILE_VARIABLE, DEFAULT_CONFIG_FILE)
+        raise ConfigError(f"{path}: not valid TOML ({exc})") from None

@@ -1,0 +1,139 @@
+"""The update inbox: every Telegram update is stored before it is acknowledged.
+
+Long polling confirms updates with the next getUpdates call, and a webhook answers 200 once
+the update is queued, so an update only in memory is lost if the process dies. Stored first,
+owned by the instance that received it, it is handled after a restart (or by another
+instance) instead; marked done, it is never handled again, whether Telegram delivers it twice
+or a webhook retry repeats it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable
+from collections.abc import Set as AbstractSet
+from datetime import timedelta
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from briefbot.coordination.instances import Instances
+from briefbot.coordination.schema import UpdateRow
+from briefbot.database import Database, utcnow
+
+logger = logging.getLogger(__name__)
+
+
+class UpdateState(StrEnum):
+    RECEIVED = "received"
+    DONE = "done"
+    DROPPED = "dropped"  # refused by the flood gate: never handled
+    FAILED = "failed"  # given up on
+
+
+# An update that keeps stopping the process (it was taken over this many times) is given up.
+MAX_TAKEOVERS = 5
+
+
+class Inbox:
+    def __init__(self, db: Database, instances: Instances) -> None:
+        self.db = db
+        self.instances = instances
+
+    def record(
+        self, payloads: Iterable[dict[str, Any]], dropped: AbstractSet[int] = frozenset()
+    ) -> set[int]:
+        """Store updates not seen before, owned by this instance; returns the ids of the new
+        ones to handle. Updates in `dropped` (refused by the flood gate) are stored as done
+        too, so that
+        they are never handled."""
+        now = utcnow()
+        rows = [
+            {
+                "update_id": int(p["update_id"]),
+                "payload": json.dumps(p, ensure_ascii=False),
+                "state": UpdateState.DROPPED
+                if int(p["update_id"]) in dropped
+                else UpdateState.RECEIVED,
+                "owner": self.instances.id,
+                "attempts": 0,
+                "received_at": now,
+                "updated_at": now,
+            }
+            for p in payloads
+        ]
+        if not rows:
+            return set()
+        statement = (
+            self.db.insert(UpdateRow)
+            .values(rows)
+            .on_conflict_do_nothing(index_elements=["update_id"])
+            .returning(UpdateRow.update_id)
+        )
+        with self.db.transaction() as session:
+            return set(session.scalars(statement)) - dropped
+
+    def done(self, update_id: int, session: Session | None = None) -> None:
+        with self.db.transaction(session) as s:
+            s.execute(
+                update(UpdateRow)
+                .where(UpdateRow.update_id == update_id)
+                .values(state=UpdateState.DONE, updated_at=utcnow())
+            )
+
+    def take_over(self, limit: int = 500) -> list[dict[str, Any]]:
+        """Updates left unhandled by an instance that stopped (this one before a restart
+        included), now owned by this instance; each is taken by one instance only."""
+        orphaned = self.instances.orphaned(UpdateRow.owner)
+        with self.db.transaction() as session:
+            failed = self.db.changed(
+                session,
+                update(UpdateRow)
+                .where(
+                    UpdateRow.state == UpdateState.RECEIVED,
+                    UpdateRow.attempts >= MAX_TAKEOVERS,
+                    orphaned,
+                )
+                .values(state=UpdateState.FAILED, updated_at=utcnow()),
+            )
+            if failed:
+                logger.error("Gave up on %d updates that stopped the bot repeatedly", failed)
+            wanted = (
+                select(UpdateRow.update_id)
+                .where(UpdateRow.state == UpdateState.RECEIVED, orphaned)
+                .order_by(UpdateRow.update_id)
+                .limit(limit)
+            )
+            payloads = session.scalars(
+                update(UpdateRow)
+                .where(
+                    UpdateRow.update_id.in_(wanted),
+                    UpdateRow.state == UpdateState.RECEIVED,
+                    orphaned,
+                )
+                .values(
+                    owner=self.instances.id,
+                    attempts=UpdateRow.attempts + 1,
+                    updated_at=utcnow(),
+                )
+                .returning(UpdateRow.payload)
+            ).all()
+        updates = sorted((json.loads(p) for p in payloads), key=lambda u: u["update_id"])
+        if updates:
+            logger.info("Taking over %d stored updates that were not handled", len(updates))
+        return updates
+
+    def prune(self, older_than: timedelta = timedelta(days=2)) -> int:
+        cutoff = utcnow() - older_than
+        finished = UpdateRow.state.in_((UpdateState.DONE, UpdateState.DROPPED, UpdateState.FAILED))
+        with self.db.transaction() as session:
+            statement = delete(UpdateRow).where(finished, UpdateRow.updated_at < cutoff)
+            return self.db.changed(session, statement)
+
+    def counts(self) -> dict[str, int]:
+        with self.db.transaction() as session:
+            rows = session.execute(select(UpdateRow.state, func.count()).group_by(UpdateRow.state))
+            return {state: int(count) for state, count in rows}

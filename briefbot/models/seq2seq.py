@@ -1,0 +1,260 @@
+"""Abstractive summaries from any Hugging Face seq2seq model (BART, PEGASUS, T5, ...).
+
+Long articles are not truncated: they are split on sentence boundaries into windows that fit
+the model's input, each window is summarized, and the joined summaries are summarized again
+until one pass covers everything. All windows of all articles in one call are sorted by
+length and generated in batches.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+import warnings
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from briefbot.models.base import Document, ModelLoadError, SummaryLength
+from briefbot.models.runtime import Placement, RuntimeOptions, choose_placement
+from briefbot.models.sentences import split_sentences
+
+logger = logging.getLogger(__name__)
+
+GENERATION_KEYS = (
+    "num_beams",
+    "length_penalty",
+    "min_length",
+    "max_length",
+    "no_repeat_ngram_size",
+    "early_stopping",
+)
+MAX_REDUCE_ROUNDS = 4
+
+
+@dataclass(frozen=True, slots=True)
+class GenerationOptions:
+    """Overrides for the model's own generation settings; None keeps the model's value."""
+
+    num_beams: int | None = None
+    length_penalty: float | None = None
+    min_length: int | None = None
+    max_length: int | None = None
+    no_repeat_ngram_size: int | None = None
+    early_stopping: bool | None = None
+
+
+@dataclass(slots=True)
+class Stats:
+    """What the last calls did; for tests and benchmarks."""
+
+    windows: int = 0
+    batches: list[int] = field(default_factory=list)
+    reduce_rounds: int = 0
+
+
+def _model_settings(model: Any) -> tuple[dict[str, Any], str]:
+    """Generation settings from the model's config, and the task prefix (T5's "summarize: ")."""
+    generation = model.generation_config
+    settings = {key: getattr(generation, key, None) for key in GENERATION_KEYS}
+    task = (getattr(model.config, "task_specific_params", None) or {}).get("summarization", {})
+    for key in GENERATION_KEYS:
+        if key in task:
+            settings[key] = task[key]
+    return settings, task.get("prefix", "")
+
+
+class Seq2SeqSummarizer:
+    def __init__(
+        self,
+        model: Any,
+        tokenizer: Any,
+        *,
+        source: str,
+        placement: Placement,
+        runtime: RuntimeOptions,
+        generation: GenerationOptions | None = None,
+    ) -> None:
+        self.model = model
+        self.tokenizer = tokenizer
+        self.placement = placement
+        self.runtime = runtime
+        defaults, self.prefix = _model_settings(model)
+        overrides = {
+            k: v for k, v in asdict(generation or GenerationOptions()).items() if v is not None
+        }
+        self.generation = {k: v for k, v in (defaults | overrides).items() if v is not None}
+        self.max_input_tokens = self._input_limit()
+        self.stats = Stats()
+        self._lock = threading.Lock()
+        fingerprint = hashlib.sha256(
+            json.dumps([self.generation, self.prefix], sort_keys=True).encode()
+        ).hexdigest()[:8]
+        self.name = f"hf:{source}/{fingerprint}"
+        self.label = f"{source} (transformers, {placement.describe()})"
+
+    @classmethod
+    def load(
+        cls,
+        path: str | Path,
+        *,
+        source: str | None = None,
+        runtime: RuntimeOptions | None = None,
+        generation: GenerationOptions | None = None,
+        local_only: bool = True,
+    ) -> Seq2SeqSummarizer:
+        import torch
+        from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+        # Counting tokens of whole articles is expected to exceed the input size; the
+        # warning transformers prints about it would be noise.
+        hf_logging.set_verbosity_error()
+        runtime = runtime or RuntimeOptions()
+        placement = choose_placement(runtime)
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=local_only)
+            model = AutoModelForSeq2SeqLM.from_pretrained(
+                str(path), local_files_only=local_only, dtype=placement.dtype
+            )
+        except (OSError, ValueError, KeyError) as exc:
+            first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+            raise ModelLoadError(
+                f"cannot load a summarization model from {path}: {first_line}"
+            ) from exc
+        if not model.config.is_encoder_decoder:
+            raise ModelLoadError(f"{path} is not a sequence-to-sequence model")
+        model.eval()
+        model.to(placement.device)
+        if placement.quantized:
+            with warnings.catch_warnings():
+                # torch marks eager-mode quantization as deprecated in favour of torchao.
+                warnings.simplefilter("ignore", DeprecationWarning)
+                warnings.simplefilter("ignore", UserWarning)
+                model = torch.ao.quantization.quantize_dynamic(
+                    model, {torch.nn.Linear}, dtype=torch.qint8
+                )
+        logger.info("Loaded %s on %s", path, placement.describe())
+        return cls(
+            model,
+            tokenizer,
+            source=source or str(path),
+            placement=placement,
+            runtime=runtime,
+            generation=generation,
+        )
+
+    def _input_limit(self) -> int:
+        limits = [
+            getattr(self.model.config, "max_position_embeddings", None),
+            getattr(self.tokenizer, "model_max_length", None),
+        ]
+        usable = [int(x) for x in limits if isinstance(x, int) and 0 < x < 100_000]
+        return min(usable) if usable else 512
+
+    # -- lengths ----------------------------------------------------------------------------
+
+    def _length_settings(self, length: SummaryLength) -> dict[str, Any]:
+        settings = dict(self.generation)
+        max_length = int(settings.get("max_length") or 142)
+        min_length = int(settings.get("min_length") or 0)
+        if length is SummaryLength.SHORT:
+            settings["max_length"] = max(16, min(max_length, 48))
+            settings["min_length"] = min(min_length, 8)
+        elif length is SummaryLength.LONG:
+            settings["max_length"] = int(max_length * 1.6)
+            settings["min_length"] = int(max(min_length, 20) * 1.5)
+        return settings
+
+    # -- windows ----------------------------------------------------------------------------
+
+    def _count(self, text: str) -> int:
+        return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def windows(self, text: str) -> list[str]:
+        """Split on sentence boundaries into pieces that fit the model's input."""
+        budget = (
+            self.max_input_tokens - 4 - self._count(self.prefix)
+            if self.prefix
+            else (self.max_input_tokens - 4)
+        )
+        pieces: list[str] = []
+        current: list[str] = []
+        used = 0
+        for sentence in split_sentences(text):
+            size = self._count(sentence)
+            if size > budget:  # one huge "sentence": cut it by tokens
+                ids = self.tokenizer(sentence, add_special_tokens=False)["input_ids"]
+                parts = [ids[i : i + budget] for i in range(0, len(ids), budget)]
+                for part in parts:
+                    if current:
+                        pieces.append(" ".join(current))
+                        current, used = [], 0
+                    pieces.append(self.tokenizer.decode(part, skip_special_tokens=True))
+                continue
+            if used + size > budget and current:
+                pieces.append(" ".join(current))
+                current, used = [], 0
+            current.append(sentence)
+            used += size + 1
+        if current:
+            pieces.append(" ".join(current))
+        return pieces or [text.strip()]
+
+    # -- generation -------------------------------------------------------------------------
+
+    def _generate(self, texts: list[str], settings: dict[str, Any]) -> list[str]:
+        """Summaries of texts that each fit the input, generated in length-sorted batches."""
+        import torch
+
+        order = sorted(range(len(texts)), key=lambda i: self._count(texts[i]))
+        outputs: list[str] = [""] * len(texts)
+        batch_size = max(1, self.runtime.batch_size)
+        for start in range(0, len(order), batch_size):
+            chunk = order[start : start + batch_size]
+            encoded = self.tokenizer(
+                [self.prefix + texts[i] for i in chunk],
+                padding=True,
+                truncation=True,
+                max_length=self.max_input_tokens,
+                return_tensors="pt",
+            ).to(self.placement.device)
+            with torch.inference_mode():
+                generated = self.model.generate(**encoded, **settings)
+            decoded = self.tokenizer.batch_decode(generated, skip_special_tokens=True)
+            for index, summary in zip(chunk, decoded, strict=True):
+                outputs[index] = " ".join(summary.split())
+            self.stats.batches.append(len(chunk))
+        return outputs
+
+    def summarize_many(self, documents: Sequence[Document], length: SummaryLength) -> list[str]:
+        with self._lock:
+            return self._summarize_many(documents, length)
+
+    def _summarize_many(self, documents: Sequence[Document], length: SummaryLength) -> list[str]:
+        settings = self._length_settings(length)
+        pending = {i: self.windows(d.text) for i, d in enumerate(documents) if d.text.strip()}
+        results = ["" for _ in documents]
+        for round_number in range(MAX_REDUCE_ROUNDS + 1):
+            if not pending:
+                break
+            if round_number:
+                self.stats.reduce_rounds += 1
+            flat = [(i, w) for i, pieces in pending.items() for w in pieces]
+            self.stats.windows += len(flat)
+            summaries = self._generate([w for _, w in flat], settings)
+            joined: dict[int, list[str]] = {}
+            for (index, _), summary in zip(flat, summaries, strict=True):
+                joined.setdefault(index, []).append(summary)
+            pending = {}
+            for index, parts in joined.items():
+                if len(parts) == 1 or round_number == MAX_REDUCE_ROUNDS:
+                    results[index] = " ".join(parts)
+                else:
+                    # The window summaries together are the new text to summarize.
+                    pending[index] = self.windows(" ".join(parts))
+        return results

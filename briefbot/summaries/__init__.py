@@ -1,0 +1,18 @@
+"""Summaries of stored articles: cached, made once across instances, and made in the
+background before anyone asks."""
+
+from briefbot.summaries.background import BackgroundSummaries
+from briefbot.summaries.service import (
+    SummaryFailed,
+    SummaryOutcome,
+    SummaryService,
+    SummaryUnavailable,
+)
+
+__all__ = [
+    "BackgroundSummaries",
+    "SummaryFailed",
+    "SummaryOutcome",
+    "SummaryService",
+    "SummaryUnavailable",
+]

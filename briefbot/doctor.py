@@ -18,7 +18,11 @@ SAMPLE = (
 )
 SAMPLE_PAGE = (
     "<html><head><title>Footbridge approved</title></head><body><article><h1>Footbridge "
-    f"approved</h1><p>{SAMPLE}</p><p>{SAMPLE}</p><p>{SAMPLE}</p></article></body></html>"
+    f"approved</h1><p>{SAMPLE}</p><p>Engineers said the steel deck would be lifted into place "
+    "in a single night, and that the old stone piers of the ferry landing could be reused, "
+    "which keeps the cost below the first estimate.</p><p>Shop owners on the market square "
+    "hope the crossing will bring more visitors from the station, while residents asked for "
+    "lighting and a ramp for bicycles on the northern side.</p></article></body></html>"
 )
 
 Status = Literal["ok", "warn", "FAIL"]

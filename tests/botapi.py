@@ -820,7 +820,8 @@ class FakeBotApi:
         if pressed is None or time.monotonic() - pressed > CALLBACK_SECONDS:
             raise ApiError(
                 400,
-                "Bad Request: query is too old and response timeout expired or query ID is invalid",
+                "Bad Request: query is too old and response timeout expired or query ID is "
+                "invalid",
             )
         return True
 

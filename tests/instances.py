@@ -14,7 +14,7 @@ from tests.botapi import FakeBotApi
 from tests.harness import free_port
 
 PUBLIC_URL = "https://briefbot.example.com/tg"
-SUMMARIZED = re.compile(r"Summarized (\d+) articles")
+SUMMARIZED = re.compile(r"Summarized (\d+) articles?")
 
 
 class Instance:

@@ -10,10 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from briefbot.articles import ArticleStore
-from briefbot.bot.cli import main
+from briefbot.cli import main
 from briefbot.config import ConfigError, load_settings
-from tests.conftest import ARTICLE_TEXT
+from tests.conftest import ARTICLE_TEXT, Store
 
 
 def run_cli(
@@ -115,15 +114,33 @@ def test_import_command(tmp_path: Path, database_url: str, monkeypatch, capsys):
     )
     assert main(["import", str(source)]) == 0
     captured = capsys.readouterr()
-    assert "Imported 1 new articles" in captured.out
+    assert "Imported 1 new article from" in captured.out
     assert "skipped in.jsonl:2: not valid JSON" in captured.err
     assert main(["import", str(source)]) == 0
     assert "0 new articles" in capsys.readouterr().out
     assert main(["import", str(tmp_path / "missing")]) == 2
     assert "does not exist" in capsys.readouterr().err
-    store = ArticleStore.open(database_url)
-    assert [a.title for a in store.latest()] == ["One"]
+    store = Store.open(database_url)
+    assert [a.title for a in store.library.latest()] == ["One"]
     store.close()
+
+
+def test_one_shot_commands_print_their_answer_and_no_log_lines(tmp_path: Path):
+    source = tmp_path / "in.jsonl"
+    source.write_text(json.dumps({"text": ARTICLE_TEXT}) + "\n", encoding="utf-8")
+    env = {
+        "BRIEFBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}",
+        "BRIEFBOT_CONFIG": str(tmp_path / "none.toml"),
+    }
+    result = run_cli("import", str(source), env=env, cwd=tmp_path)
+    assert result.returncode == 0
+    assert (
+        result.stdout.strip()
+        == f"Imported 1 new article from {source} (0 already stored, 0 skipped)."
+    )
+    assert result.stderr == ""
+    listing = run_cli("admins", "list", env=env, cwd=tmp_path)
+    assert "No admins yet" in listing.stdout and listing.stderr == ""
 
 
 def test_summarize_command(tmp_path: Path, capsys):
@@ -132,6 +149,11 @@ def test_summarize_command(tmp_path: Path, capsys):
     assert main(["summarize", str(article), "--title-line", "--length", "short"]) == 0
     summary = capsys.readouterr().out.strip()
     assert summary and summary in ARTICLE_TEXT
+    # A first line that looks like a heading is taken as the title without being told.
+    assert main(["summarize", str(article), "--length", "long"]) == 0
+    assert "Footbridge opens" not in capsys.readouterr().out
+    assert main(["summarize", str(article), "--no-title", "--length", "long"]) == 0
+    assert "Footbridge opens" in capsys.readouterr().out
     assert main(["summarize", str(tmp_path / "missing.txt")]) == 2
     assert "cannot read" in capsys.readouterr().err
 

@@ -8,22 +8,23 @@ from pathlib import Path
 
 from rich.console import Console
 
-from briefbot.config import Settings
 from briefbot.bot.console import ConsoleSession
-from briefbot.bot.services import BotServices
+from briefbot.config import Settings
+from briefbot.services import Services
 
 
 def test_console_session_reads_the_samples(database_url: str, summarizer):
     settings = Settings(database_url=database_url)
     output = io.StringIO()
     session = ConsoleSession(
-        BotServices.create(settings, summarizer), Console(file=output, width=200)
+        Services.open(settings, role="console", summarizer=summarizer),
+        Console(file=output, width=200),
     )
     lines = iter(["/start", "/summary", "/prev", "2", "/latest", "1", "/nonsense", "9", "quit"])
     asyncio.run(session.run(lambda _prompt: next(lines)))
     shown = output.getvalue()
     assert "Hi, I'm Briefbot" in shown
-    assert "[1] ◀ Previous  [2] Get a summary  [3] Next ▶" in shown
+    assert "[1] ◀ Previous  [2] 📝 Get a summary  [3] Next ▶" in shown
     assert "min read" in shown
     assert "The 3 newest articles" in shown
     assert "I don't know /nonsense" in shown
@@ -34,7 +35,8 @@ def test_console_session_reads_the_samples(database_url: str, summarizer):
 def test_console_ends_on_end_of_input(tmp_path: Path, summarizer):
     settings = Settings(database_url=f"sqlite:///{tmp_path / 'c.db'}", load_samples=False)
     output = io.StringIO()
-    session = ConsoleSession(BotServices.create(settings, summarizer), Console(file=output))
+    services = Services.open(settings, role="console", summarizer=summarizer)
+    session = ConsoleSession(services, Console(file=output))
 
     def read(_prompt: str) -> str:
         raise EOFError

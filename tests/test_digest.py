@@ -8,10 +8,10 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import update
 
-from briefbot.articles.deliveries import FAILED, SENT, SKIPPED
-from briefbot.articles.schema import DigestDeliveryRow
 from briefbot.bot.digest.compose import DigestItem, compose
-from briefbot.bot.handlers.digest import SCHEDULER_KEY
+from briefbot.bot.digest.sender import NO_ANSWER
+from briefbot.chats import NOT_SENT_AGAIN, ChatRef, ClaimEntry, DeliveryState
+from briefbot.chats.schema import DigestDeliveryRow
 from tests.botapi import check_html
 from tests.conftest import ADMIN_ID, ARTICLE_TEXT, GROUP_ID, READER_ID, Talk, buttons, texts
 
@@ -24,7 +24,7 @@ def digest_bot(start_bot):
     def start(**overrides):
         values = {"send_rate": 500, "request_timeout": 1.0} | overrides
         bot = start_bot(schedule_digests=False, **values)
-        bot.scheduler = bot.application.bot_data[SCHEDULER_KEY]
+        bot.scheduler = bot.application.bot_data.scheduler
         bot.run = lambda now, **kw: bot.call(bot.scheduler.run_due(now, **kw))
         return bot
 
@@ -37,8 +37,8 @@ def subscribe(bot, api, chat_ids, *, at="08:00", zone="UTC", since=LONG_AGO):
             api.private_chat(chat_id)
         else:
             api.group_chat(chat_id)
-        bot.services.store.touch_chat(chat_id, "private" if chat_id > 0 else "supergroup")
-        bot.services.store.set_digest_schedule(chat_id, digest_time=at, timezone=zone, now=since)
+        bot.services.chats.touch(ChatRef(chat_id, "private" if chat_id > 0 else "supergroup"))
+        bot.services.chats.set_schedule(chat_id, digest_time=at, timezone=zone, now=since)
 
 
 def add_articles(bot, titles, url=None):
@@ -68,8 +68,8 @@ def test_digest_content_buttons_and_once_a_day(digest_bot, api):
     assert bot.run(MORNING + timedelta(hours=1)).sent == 0
     # Next morning, nothing new: no message, a record that says why.
     assert bot.run(MORNING + timedelta(days=1)).sent == 0
-    record = bot.services.store.deliveries.get(READER_ID, "2026-11-28")
-    assert (record.state, record.reason) == (SKIPPED, "nothing new")
+    record = bot.services.deliveries.get(READER_ID, "2026-11-28")
+    assert (record.state, record.reason) == (DeliveryState.SKIPPED, "nothing new")
     # One new article: the next digest has only that one.
     add_articles(bot, ["Harbour"])
     assert bot.run(MORNING + timedelta(days=2)).sent == 1
@@ -147,14 +147,18 @@ def test_flood_limits_errors_and_blocked_chats(digest_bot, api):
 
     counts = bot.run(MORNING)
     assert (counts.sent, counts.failed) == (5, 2)
-    assert api.sent_counts() == {11: 1, 12: 1, 13: 1, 16: 1, GROUP_ID: 1}
-    deliveries = bot.services.store.deliveries
+    # 13's answer never came: the digest may have arrived, so it is not sent again.
+    assert api.sent_counts() == {11: 1, 12: 1, 16: 1, GROUP_ID: 1}
+    deliveries = bot.services.deliveries
+    assert deliveries.get(13, "2026-11-27").reason == NO_ANSWER
     assert deliveries.get(12, "2026-11-27").attempts == 3
     for blocked in (14, 15):
         record = deliveries.get(blocked, "2026-11-27")
-        assert record.state == FAILED and record.reason.startswith("unsubscribed")
+        assert record.state == DeliveryState.FAILED and record.reason.startswith("unsubscribed")
         assert not bot.services.chats.get(blocked).subscribed
-    assert all(deliveries.get(c, "2026-11-27").state == SENT for c in (11, 12, 13, 16))
+    assert all(
+        deliveries.get(c, "2026-11-27").state == DeliveryState.SENT for c in (11, 12, 13, 16)
+    )
 
     admin = Talk(api, api.private_chat(ADMIN_ID), ADMIN_ID)
     [stats] = admin.say("/stats")
@@ -181,58 +185,53 @@ def test_missed_digests_within_grace_are_sent_late_others_skipped(digest_bot, ap
     counts = bot.run(MORNING + timedelta(minutes=90), resume=True)
     assert counts.sent == 1 and counts.skipped == 1
     assert api.sent_counts() == {21: 1}
-    record = bot.services.store.deliveries.get(22, "2026-11-27")
-    assert record.state == SKIPPED and "270 min late" in record.reason
+    record = bot.services.deliveries.get(22, "2026-11-27")
+    assert record.state == DeliveryState.SKIPPED and "270 min late" in record.reason
+
+
+def claim(bot, chat_id, article_ids):
+    [delivery] = bot.services.deliveries.claim_many(
+        [ClaimEntry(chat_id, "2026-11-27", article_ids=tuple(article_ids))]
+    )
+    return delivery
 
 
 def test_interrupted_fan_out_resumes_without_repeats(digest_bot, api):
     bot = digest_bot()
-    subscribe(bot, api, [31, 32, 33, 34])
+    subscribe(bot, api, [31, 32, 33])
     [article] = add_articles(bot, ["Resumed"])
-    deliveries = bot.services.store.deliveries
-    # As a crash would leave them: 31 claimed, not sent; 32 in flight, its bytes on their
-    # way (in the wire journal); 33 fully sent; 34 marked in flight in the database, but
-    # killed before it reached the journal and the socket.
-    pending = deliveries.claim(31, "2026-11-27", article_ids=[article.id])
-    in_flight = deliveries.claim(32, "2026-11-27", article_ids=[article.id])
-    attempt = deliveries.start_part(in_flight.id, 1)
-    done = deliveries.claim(33, "2026-11-27", article_ids=[article.id])
+    deliveries = bot.services.deliveries
+    # As a crash would leave them: 31 claimed, not sent; 32 in flight (marked, its answer not
+    # recorded); 33 fully sent.
+    claim(bot, 31, [article.id])
+    in_flight = claim(bot, 32, [article.id])
+    deliveries.start_part(in_flight.id, 1)
+    done = claim(bot, 33, [article.id])
     deliveries.start_part(done.id, 1)
     deliveries.part_sent(done.id)
-    never_left = deliveries.claim(34, "2026-11-27", article_ids=[article.id])
-    assert deliveries.start_part(never_left.id, 1) == 1
-    assert deliveries.get(34, "2026-11-27").in_flight
+    assert deliveries.get(32, "2026-11-27").in_flight
     # ... by an instance that is gone now.
-    with bot.services.store.session() as session:
+    with bot.services.db.transaction() as session:
         session.execute(update(DigestDeliveryRow).values(owner="crashed-instance"))
-    journal = bot.scheduler.journals.open("crashed-instance")
-    journal.record(in_flight.id, attempt)
-    journal.close()
 
     bot.run(MORNING + timedelta(minutes=5), resume=True)
-    assert api.sent_counts() == {31: 1, 34: 1}
-    assert deliveries.get(31, "2026-11-27").state == SENT
-    assert deliveries.get(32, "2026-11-27").state == SENT
-    assert "not sent again" in deliveries.get(32, "2026-11-27").reason
-    resent = deliveries.get(34, "2026-11-27")
-    assert resent.state == SENT and "never left" in resent.reason
-    assert pending.id != in_flight.id
+    # The part in flight counts as sent: never twice, so it may be the one lost.
+    assert api.sent_counts() == {31: 1}
+    assert deliveries.get(31, "2026-11-27").state == DeliveryState.SENT
+    resumed = deliveries.get(32, "2026-11-27")
+    assert resumed.state == DeliveryState.SENT and resumed.reason == NOT_SENT_AGAIN
+    assert not resumed.in_flight
 
 
-def test_without_a_journal_a_part_in_flight_counts_as_sent(digest_bot, api):
-    """Another host took over: the journal is not here, so never twice wins."""
+def test_a_digest_of_a_live_instance_is_not_taken_over(digest_bot, api):
     bot = digest_bot()
-    subscribe(bot, api, [35])
-    [article] = add_articles(bot, ["Elsewhere"])
-    deliveries = bot.services.store.deliveries
-    in_flight = deliveries.claim(35, "2026-11-27", article_ids=[article.id])
-    deliveries.start_part(in_flight.id, 1)
-    with bot.services.store.session() as session:
-        session.execute(update(DigestDeliveryRow).values(owner="instance-on-another-host"))
-
+    subscribe(bot, api, [36])
+    [article] = add_articles(bot, ["Mine"])
+    delivery = claim(bot, 36, [article.id])
+    bot.services.deliveries.start_part(delivery.id, 1)  # this instance is sending it now
     bot.run(MORNING + timedelta(minutes=5), resume=True)
     assert api.sent_counts() == {}
-    assert deliveries.get(35, "2026-11-27").state == SENT
+    assert bot.services.deliveries.get(36, "2026-11-27").in_flight
 
 
 def test_split_at_article_boundaries_with_valid_html():
@@ -311,4 +310,4 @@ def test_digest_now_for_admins(digest_bot, api):
     assert "2 new articles" in preview.params["text"]
     assert len(buttons(preview)) == 2
     # A preview changes nothing: the scheduled digest still goes out.
-    assert bot.services.store.deliveries.get(ADMIN_ID, "2026-11-27") is None
+    assert bot.services.deliveries.get(ADMIN_ID, "2026-11-27") is None

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from briefbot.bot.digest.schedule import Days, DigestSchedule
+from briefbot.chats import Days, DigestSchedule
 
 MINUTE = timedelta(minutes=1)
 

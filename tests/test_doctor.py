@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from briefbot.bot.cli import main
+from briefbot.cli import main
+from tests.test_cli import run_cli
 
 
 def test_doctor_all_good(database_url: str, api, monkeypatch, capsys):
@@ -13,9 +14,20 @@ def test_doctor_all_good(database_url: str, api, monkeypatch, capsys):
     monkeypatch.setenv("BRIEFBOT_DATABASE_URL", database_url)
     assert main(["doctor"]) == 0
     out = capsys.readouterr().out
-    assert out.count("ok  ") == 4
+    checks = [line.split()[:2] for line in out.splitlines()[:-1]]
+    assert checks == [
+        ["ok", "configuration"],
+        ["ok", "database"],
+        ["warn", "admins"],
+        ["ok", "extraction"],
+        ["ok", "postgres"],
+        ["ok", "model"],
+        ["ok", "Bot"],
+    ]
+    assert "briefbot admins add ID" in out
     assert "the token belongs to @briefbot_test_bot" in out
-    assert "0 articles" in out and "embedded-minilm" in out
+    assert "0 articles" in out and "embedded extractive (all-MiniLM-L6-v2)" in out
+    assert out.splitlines()[-1] == "All checks passed, with 1 warning."
     assert api.token not in out and api.token.split(":")[1] not in out
 
 
@@ -26,8 +38,28 @@ def test_doctor_reports_failures(tmp_path: Path, monkeypatch, capsys):
     monkeypatch.setenv("BRIEFBOT_MODEL", str(tmp_path / "no-model"))
     assert main(["doctor"]) == 1
     out = capsys.readouterr().out
-    assert "FAIL database" in out and "pw" not in out.split("FAIL database", 1)[1].split("\n")[0]
-    assert "FAIL model" in out and "does not exist" in out
-    assert "FAIL Bot API" in out and "cannot reach http://127.0.0.1:1/bot" in out
+    assert "FAIL  database" in out
+    assert "pw" not in out.split("FAIL  database", 1)[1].split("\n")[0]
+    assert "FAIL  model" in out and "does not exist" in out
+    assert "FAIL  Bot API" in out and "cannot reach http://127.0.0.1:1/bot" in out
     assert "secret-part" not in out
-    assert "3 check(s) failed" in out
+    assert "3 checks failed." in out
+
+
+def test_doctor_sees_that_page_extraction_cannot_load(tmp_path: Path):
+    # What a stock pip install once did: lxml's HTML cleaner missing, so trafilatura cannot
+    # import and no link can be added. The doctor must say so.
+    blocker = tmp_path / "blocked"
+    blocker.mkdir()
+    (blocker / "lxml_html_clean.py").write_text("raise ImportError('lxml_html_clean is missing')")
+    result = run_cli(
+        "doctor",
+        env={
+            "PYTHONPATH": str(blocker),
+            "BRIEFBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}",
+            "BRIEFBOT_CONFIG": str(tmp_path / "none.toml"),
+        },
+        cwd=tmp_path,
+    )
+    assert result.returncode == 1
+    assert "FAIL  extraction     page extraction cannot load" in result.stdout

@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 
-from briefbot.articles import fetch as web
 from briefbot.articles import FetchLimits
+from briefbot.articles import fetch as web
 from tests.conftest import ADMIN_ID, READER_ID, Talk, texts
 from tests.pages import Site
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from tests.conftest import ADMIN_ID, ARTICLE_TEXT, READER_ID, Talk
+from tests.conftest import ADMIN_ID, ARTICLE_TEXT, READER_ID, Store, Talk
 
 
 def wait_for(condition, timeout: float = 60.0) -> None:
@@ -15,19 +15,16 @@ def wait_for(condition, timeout: float = 60.0) -> None:
 
 
 def missing(bot) -> int:
-    store, model = bot.services.store, bot.services.owner.name
+    library, model = bot.services.library, bot.services.owner.name
     return sum(
-        len(store.summary_jobs.to_summarize(model, length, 100))
-        for length in ("standard", "short")
+        len(library.without_summary(model, length, 100)) for length in ("standard", "short")
     )
 
 
 def test_articles_stored_while_down_are_summarized_at_start(start_bot, api, settings_factory):
-    from briefbot.articles import ArticleStore
-
-    store = ArticleStore.open(settings_factory().database_url)
+    store = Store.open(settings_factory().database_url)
     for n in range(5):
-        store.add_article(f"Story {n}", f"{ARTICLE_TEXT} Number {n}.")
+        store.add(f"Story {n}", f"{ARTICLE_TEXT} Number {n}.")
     store.close()
 
     bot = start_bot(precompute=True)
@@ -42,8 +39,8 @@ def test_new_articles_are_summarized_right_away(start_bot, api):
     bot = start_bot(precompute=True)
     admin = Talk(api, api.private_chat(ADMIN_ID), ADMIN_ID)
     admin.say(f"Fresh story\n{ARTICLE_TEXT}", replies=2)
-    [article] = bot.services.store.latest(1)
+    [article] = bot.services.library.latest(1)
     model = bot.services.owner.name
     # The card needed the standard summary; the digest's short one comes in the background.
-    wait_for(lambda: bot.services.store.cached_summary(article.content_hash, model, "short"))
+    wait_for(lambda: bot.services.library.summary(article.content_hash, model, "short"))
     assert missing(bot) == 0

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from tests.conftest import ARTICLE_TEXT, READER_ID, Talk, texts
@@ -55,6 +56,7 @@ def test_briefbot_run_as_a_newcomer_would(tmp_path: Path, api):
         "BRIEFBOT_API_URL": api.url,
         "BRIEFBOT_CONFIG": str(tmp_path / "none.toml"),
         "BRIEFBOT_MODEL_THREADS": "2",
+        "BRIEFBOT_INSTANCE_LEASE_SECONDS": "6",
     }
     reader = Talk(api, api.private_chat(READER_ID), READER_ID)
 
@@ -62,11 +64,28 @@ def test_briefbot_run_as_a_newcomer_would(tmp_path: Path, api):
     process = _run_bot(tmp_path, env)
     try:
         api.wait_for(mark, "setMyCommands", timeout=120)
-        welcome, card = reader.say("/start", replies=2)
+        welcome, hint, card = reader.say("/start", replies=3)
         assert "Briefbot" in welcome.params["text"]
+        # No admin yet: the newcomer learns their user id and how to become one.
+        assert f"briefbot admins add {READER_ID}" in hint.params["text"]
         assert "min read" in card.params["text"]
         first = texts(reader.say("/prev"))[0]
         assert "<b>" in first and "\n\n" in first
+        added = subprocess.run(
+            [sys.executable, "-m", "briefbot", "admins", "add", str(READER_ID)],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert added.returncode == 0 and "now a bot admin" in added.stdout, added.stderr
+        assert added.stderr == ""  # no log lines around a command's answer
+        # The running bot knows within seconds: the reader may now add articles.
+        deadline = time.monotonic() + 30
+        while "Sorry" in texts(reader.say("/admins"))[0]:
+            assert time.monotonic() < deadline, "the new admin was not picked up"
+            time.sleep(0.5)
     finally:
         code, stderr = _stop(process)
     assert code == 0, stderr

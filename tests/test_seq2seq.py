@@ -9,19 +9,18 @@ from pathlib import Path
 
 import pytest
 
-from briefbot.articles import ArticleStore
-from briefbot.bot.cli import main
+from briefbot.cli import main
 from briefbot.models import (
     Document,
     ModelLoadError,
     SummaryLength,
-    SummaryService,
     load_summarizer,
 )
 from briefbot.models.runtime import RuntimeOptions
 from briefbot.models.sentences import split_sentences
 from briefbot.models.seq2seq import GenerationOptions, Seq2SeqSummarizer
-from tests.conftest import ARTICLE_TEXT, READER_ID, Talk, texts
+from tests.conftest import ARTICLE_TEXT, READER_ID, Store, Talk, texts
+from tests.test_summarizer import summary_service
 from tests.tiny_models import build_bart, build_t5
 
 LONG_ARTICLE = " ".join(
@@ -137,9 +136,9 @@ def test_pulled_models_are_listed_and_found_by_name(
 
 def test_service_runs_the_abstractive_model_off_the_loop(database_url: str, bart_folder):
     model = load_summarizer(str(bart_folder))
-    store = ArticleStore.open(database_url)
-    service = SummaryService(model, store)
-    article = store.add_article("Long", LONG_ARTICLE).article
+    store = Store.open(database_url)
+    service = summary_service(store, model)
+    article = store.add("Long", LONG_ARTICLE)
     threads: list[str] = []
     original = model.summarize_many
 
@@ -159,15 +158,15 @@ def test_service_runs_the_abstractive_model_off_the_loop(database_url: str, bart
                 await asyncio.sleep(0)
 
         task = asyncio.create_task(ticker())
-        summary = await service.summary_for(article)
+        summary = await service.summary_for(article, SummaryLength.STANDARD)
         task.cancel()
         return summary, ticks
 
     summary, ticks = asyncio.run(scenario())
     assert summary and ticks > 1  # the loop kept running while the model worked
-    assert threads == ["summarizer_0"]
-    assert store.cached_summary(article.content_hash, model.name, "standard") == summary
-    service.close()
+    assert threads == ["model_0"]
+    assert store.library.summary(article.content_hash, model.name, "standard") == summary
+    service.owner.close()
     store.close()
 
 

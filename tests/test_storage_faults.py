@@ -12,7 +12,7 @@ from contextlib import contextmanager
 import pytest
 from sqlalchemy import event
 
-from briefbot.articles import database
+from briefbot import database
 from tests.conftest import ADMIN_ID, ARTICLE_TEXT, Talk
 
 # SQLite's page limit and file lock stand in for a full disk and a locked database; PostgreSQL
@@ -23,40 +23,40 @@ BIG_TEXT = "A big story\n" + " ".join([ARTICLE_TEXT] * 120)  # about 90 KB
 
 
 @contextmanager
-def disk_full(store) -> Iterator[None]:
+def disk_full(db) -> Iterator[None]:
     """SQLite's max_page_count makes the database file unable to grow, as a full disk does."""
-    with store.engine.connect() as connection:
+    with db.engine.connect() as connection:
         pages = connection.exec_driver_sql("PRAGMA page_count").scalar()
 
     def cap(dbapi_connection, _record) -> None:
         dbapi_connection.execute(f"PRAGMA max_page_count={pages + 4}")
 
-    event.listen(store.engine, "connect", cap)
-    store.engine.dispose()
+    event.listen(db.engine, "connect", cap)
+    db.engine.dispose()
     try:
         yield
     finally:
-        event.remove(store.engine, "connect", cap)
-        store.engine.dispose()
+        event.remove(db.engine, "connect", cap)
+        db.engine.dispose()
 
 
 def test_a_full_disk_is_reported_and_nothing_is_half_written(start_bot, api, caplog):
     bot = start_bot()
-    store = bot.services.store
+    db, library = bot.services.db, bot.services.library
     admin = Talk(api, api.private_chat(ADMIN_ID), ADMIN_ID)
     admin.say("/help")
-    before = store.count()
+    before = library.count()
     caplog.set_level(logging.ERROR)
-    with disk_full(store):
+    with disk_full(db):
         [reply] = admin.say(BIG_TEXT)
     assert "disk is full" in reply.params["text"] and "Nothing was changed" in reply.params["text"]
-    assert store.count() == before
+    assert library.count() == before
     assert any("database error (full)" in r.getMessage() for r in caplog.records)
     assert not any(r.exc_info for r in caplog.records if "not handled" in r.getMessage())
     # Space is back: the same text is stored, once.
     [reply] = admin.say(BIG_TEXT)
     assert "Added" in reply.params["text"] or "added" in reply.params["text"]
-    assert store.count() == before + 1
+    assert library.count() == before + 1
 
 
 @pytest.fixture
@@ -68,16 +68,16 @@ def test_a_locked_database_is_reported_and_the_bot_recovers(
     short_lock_wait, start_bot, api, caplog
 ):
     bot = start_bot()
-    store = bot.services.store
+    db, library = bot.services.db, bot.services.library
     admin = Talk(api, api.private_chat(ADMIN_ID), ADMIN_ID)
     admin.say("/help")
-    before = store.count()
+    before = library.count()
     caplog.set_level(logging.ERROR)
     locked = threading.Event()
     release = threading.Event()
 
     def hold_lock() -> None:
-        other = sqlite3.connect(store.engine.url.database, timeout=0.1)
+        other = sqlite3.connect(db.engine.url.database, timeout=0.1)
         other.execute("BEGIN EXCLUSIVE")
         locked.set()
         release.wait(30)
@@ -93,7 +93,7 @@ def test_a_locked_database_is_reported_and_the_bot_recovers(
         release.set()
         holder.join()
     assert "database is busy" in reply.params["text"]
-    assert store.count() == before
+    assert library.count() == before
     assert any("database error (locked)" in r.getMessage() for r in caplog.records)
     [reply] = admin.say("Locked story\n" + ARTICLE_TEXT)
-    assert store.count() == before + 1
+    assert library.count() == before + 1

@@ -9,19 +9,15 @@ from collections.abc import Sequence
 import pytest
 from sqlalchemy import update
 
-from briefbot.articles import ArticleStore
-from briefbot.articles.schema import SummaryJobRow
-from briefbot.articles.summary_jobs import MAX_ATTEMPTS, JobKey, SummaryFailure
-from briefbot.models import (
-    Document,
-    ModelLoadError,
-    SummaryFailed,
-    SummaryLength,
-    SummaryService,
-    load_summarizer,
-)
+from briefbot.coordination import JobKey, SummaryFailure
+from briefbot.coordination.jobs import MAX_ATTEMPTS
+from briefbot.coordination.schema import SummaryJobRow
+from briefbot.models import Document, ModelLoadError, ModelOwner, SummaryLength, load_summarizer
 from briefbot.models.sentences import split_sentences
-from tests.conftest import ARTICLE_TEXT
+from briefbot.summaries import SummaryFailed, SummaryService
+from tests.conftest import ARTICLE_TEXT, Store
+
+STANDARD = SummaryLength.STANDARD
 
 
 def test_sentence_splitter_handles_abbreviations_and_quotes():
@@ -88,6 +84,7 @@ class RecordingSummarizer:
     def __init__(self, inner) -> None:
         self.inner = inner
         self.name = inner.name
+        self.label = "recording"
         self.threads: list[str] = []
         self.fail = False
         self.poison: str | None = None
@@ -103,87 +100,83 @@ class RecordingSummarizer:
         return self.inner.summarize_many(documents, length)
 
 
-@pytest.fixture
-def store(database_url: str):
-    store = ArticleStore.open(database_url)
-    yield store
-    store.close()
+def summary_service(store: Store, summarizer) -> SummaryService:
+    owner = ModelOwner(summarizer)
+    return SummaryService(store.db, store.library, store.jobs, store.instances, owner)
 
 
 def test_service_runs_the_model_off_the_loop_once_per_summary(summarizer, store):
     recording = RecordingSummarizer(summarizer)
-    service = SummaryService(recording, store)
-    article = store.add_article("Bridge", ARTICLE_TEXT).article
+    service = summary_service(store, recording)
+    article = store.add("Bridge", ARTICLE_TEXT)
 
     async def scenario() -> list[str]:
         loop_thread = threading.current_thread().name
-        results = await asyncio.gather(*(service.summary_for(article) for _ in range(5)))
+        results = await asyncio.gather(*(service.summary_for(article, STANDARD) for _ in range(5)))
         assert all(name != loop_thread for name in recording.threads)
         return results
 
     results = asyncio.run(scenario())
     assert len(set(results)) == 1 and results[0]
-    assert recording.threads == ["summarizer_0"]  # five requests, one computation
-    assert store.cached_summary(article.content_hash, recording.name, "standard") == results[0]
-    asyncio.run(service.summary_for(article))
+    assert recording.threads == ["model_0"]  # five requests, one computation
+    assert store.library.summary(article.content_hash, recording.name, "standard") == results[0]
+    asyncio.run(service.summary_for(article, STANDARD))
     assert len(recording.threads) == 1  # served from the cache
-    service.close()
+    service.owner.close()
 
 
 def test_service_reports_a_failing_model(summarizer, store):
     recording = RecordingSummarizer(summarizer)
     recording.fail = True
-    service = SummaryService(recording, store)
-    article = store.add_article("Bridge", ARTICLE_TEXT).article
+    service = summary_service(store, recording)
+    article = store.add("Bridge", ARTICLE_TEXT)
     with pytest.raises(SummaryFailed) as failed:
-        asyncio.run(service.summary_for(article))
+        asyncio.run(service.summary_for(article, STANDARD))
     assert "MemoryError: simulated out-of-memory" in str(failed.value)
-    assert store.cached_summary(article.content_hash, recording.name, "standard") is None
+    assert store.library.summary(article.content_hash, recording.name, "standard") is None
     # The failure is in the database with its reason, so a restart does not forget it.
     key = JobKey(article.content_hash, recording.name, "standard")
-    reopened = SummaryService(recording, store)
-    failure = store.summary_jobs.failure(key)
+    reopened = summary_service(store, recording)
+    failure = store.jobs.failure(key)
     assert failure is not None and failure.attempts == 1
     assert failure.reason == "MemoryError: simulated out-of-memory"
     assert failure.retry_at is not None  # tried again later, not on every /summary
     recording.fail = False
     with pytest.raises(SummaryFailed):
-        asyncio.run(reopened.summary_for(article))
+        asyncio.run(reopened.summary_for(article, STANDARD))
     assert len(recording.calls) == 1
     # The background pass retries it once its time has come.
-    results = asyncio.run(
-        reopened.summaries_for([article], SummaryLength.STANDARD, retry_failed=True)
-    )
+    results = asyncio.run(reopened.summaries_for([article], STANDARD, retry_failed=True))
     assert isinstance(results[article.id], str)
-    assert store.summary_jobs.failure(key) is None
-    assert asyncio.run(reopened.summary_for(article)) == results[article.id]
-    service.close()
-    reopened.close()
+    assert store.jobs.failure(key) is None
+    assert asyncio.run(reopened.summary_for(article, STANDARD)) == results[article.id]
+    service.owner.close()
+    reopened.owner.close()
 
 
 def test_one_failing_article_does_not_sink_its_batch(summarizer, store):
     recording = RecordingSummarizer(summarizer)
     recording.poison = "POISON"
-    service = SummaryService(recording, store)
-    good = store.add_article("Bridge", ARTICLE_TEXT).article
-    bad = store.add_article("Poison", ARTICLE_TEXT + " POISON").article
-    results = asyncio.run(service.summaries_for([good, bad], SummaryLength.STANDARD))
+    service = summary_service(store, recording)
+    good = store.add("Bridge", ARTICLE_TEXT)
+    bad = store.add("Poison", ARTICLE_TEXT + " POISON")
+    results = asyncio.run(service.summaries_for([good, bad], STANDARD))
     assert isinstance(results[good.id], str)
     assert isinstance(results[bad.id], SummaryFailure)
-    failures = store.summary_jobs.failures(recording.name)
+    failures = store.jobs.failures(recording.name)
     assert [(article_id, length) for article_id, length, _ in failures] == [(bad.id, "standard")]
-    service.close()
+    service.owner.close()
 
 
-def _process_dies(store: ArticleStore) -> None:
-    with store.session() as session:
+def _process_dies(store: Store) -> None:
+    with store.db.transaction() as session:
         session.execute(update(SummaryJobRow).values(owner="killed-instance"))
 
 
 def test_a_summary_that_keeps_stopping_the_process_is_given_up(store):
-    jobs = store.summary_jobs
-    first = store.add_article("Bridge", ARTICLE_TEXT).article
-    second = store.add_article("Other", ARTICLE_TEXT + " More.").article
+    jobs = store.jobs
+    first = store.add("Bridge", ARTICLE_TEXT)
+    second = store.add("Other", ARTICLE_TEXT + " More.")
     one, two = (JobKey(a.content_hash, "m", "standard") for a in (first, second))
     # Interrupted in a batch: not held against either article.
     assert jobs.claim([(one, first.id), (two, second.id)]) == {one, two}

@@ -9,7 +9,7 @@ import urllib.request
 from typing import Any
 
 from tests.botapi import FakeBotApi
-from tests.conftest import ARTICLE_TEXT, READER_ID, Talk, texts
+from tests.conftest import ARTICLE_TEXT, READER_ID, Store, Talk, texts
 
 
 def command_update(update_id: int, message_id: int, chat: dict, command: str) -> dict:
@@ -101,7 +101,9 @@ def test_updates_stored_before_a_restart_are_handled_after_it(
     bot = start_bot(webhook=True)
     bot.stop()
     reader = api.private_chat(READER_ID)
-    bot.services.store.inbox.record([command_update(4242001, 8, reader, "/help")])
+    store = Store.open(settings_factory().database_url)
+    store.inbox.record([command_update(4242001, 8, reader, "/help")])
+    store.close()
     mark = api.mark()
     start_bot(webhook=True)
     [reply] = api.wait_for(mark, "sendMessage", chat_id=READER_ID)

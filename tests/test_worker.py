@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 import threading
 
-from briefbot.bot.services import BotServices
-from briefbot.bot.worker import run_worker
+from briefbot.services import Services
+from briefbot.worker import run_worker
 from tests.conftest import ARTICLE_TEXT, READER_ID, Talk
 
 
 class WorkerThread:
-    def __init__(self, services: BotServices) -> None:
+    def __init__(self, services: Services) -> None:
         self.services = services
         self._loop = asyncio.new_event_loop()
         self._stop: asyncio.Event | None = None
@@ -26,7 +26,10 @@ class WorkerThread:
             self._ready.set()
             await run_worker(self.services, self._stop)
 
-        self._loop.run_until_complete(main())
+        try:
+            self._loop.run_until_complete(main())
+        finally:
+            self.services.close()
 
     def start(self) -> WorkerThread:
         self._thread.start()
@@ -44,7 +47,7 @@ def test_a_bot_without_a_model_gets_summaries_from_a_worker(
     start_bot, api, settings_factory, summarizer
 ):
     bot = start_bot(summarizer="worker", summary_wait_seconds=1.5)
-    assert bot.services.summaries.summarizer is None
+    assert bot.services.owner is None
     article = bot.services.library.add("Bridge", ARTICLE_TEXT).article
     reader = Talk(api, api.private_chat(READER_ID), READER_ID)
 
@@ -52,7 +55,7 @@ def test_a_bot_without_a_model_gets_summaries_from_a_worker(
     [card] = reader.say("/summary")
     assert "still being prepared" in card.params["text"]
 
-    worker_services = BotServices.create(settings_factory(), summarizer, role="worker")
+    worker_services = Services.open(settings_factory(), role="worker", summarizer=summarizer)
     worker = WorkerThread(worker_services).start()
     try:
         deadline_reply = None
@@ -62,10 +65,8 @@ def test_a_bot_without_a_model_gets_summaries_from_a_worker(
                 deadline_reply = card
                 break
         assert deadline_reply is not None, "the worker never made the summary"
-        expected = bot.services.store.cached_summary(
-            article.content_hash, summarizer.name, "standard"
-        )
+        expected = bot.services.library.summary(article.content_hash, summarizer.name, "standard")
         assert expected and expected.split(".")[0] in deadline_reply.params["text"]
-        assert bot.services.owner.name == summarizer.name  # learnt from the worker
+        assert bot.services.summaries.label == summarizer.name  # learnt from the worker
     finally:
         worker.stop()

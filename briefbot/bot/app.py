@@ -8,9 +8,8 @@ import logging
 import time
 from typing import Any
 
-from telegram import BotCommandScopeChat, BotCommandScopeDefault, LinkPreviewOptions, Update
+from telegram import LinkPreviewOptions, Update
 from telegram.constants import ParseMode
-from telegram.error import TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -32,6 +31,7 @@ from briefbot.bot.context import CONTEXT_TYPES, BotData, BriefbotContext
 from briefbot.bot.digest.scheduler import DigestScheduler
 from briefbot.bot.handlers import errors, fallback, feeds, library, membership, reading
 from briefbot.bot.intake import FloodGate, Intake, IntakeBot
+from briefbot.bot.menus import register_menus
 from briefbot.bot.processing import ButtonAnswers, ChatOrderProcessor
 from briefbot.bot.quota import UserQuota
 from briefbot.bot.ratelimit import TelegramRateLimiter
@@ -187,7 +187,7 @@ async def start_services(application: BriefbotApp) -> None:
         )
     if services.background is not None:
         data.tasks.append(asyncio.create_task(services.background.run_forever(), name="summaries"))
-    data.tasks.append(asyncio.create_task(_register_menus(application), name="menus"))
+    data.tasks.append(asyncio.create_task(register_menus(application), name="menus"))
     count = await services.db.run(services.library.count)
     logger.info(
         "Briefbot @%s ready: %s, model %s",
@@ -210,33 +210,12 @@ async def stop_services(application: BriefbotApp) -> None:
     data.tasks.clear()
 
 
-async def _register_menus(application: BriefbotApp, admins: set[int] | None = None) -> None:
-    """The command menus: the public one for everyone, the full one in each admin's chat.
-    A Bot API that refuses them (or lacks the method) costs a log line, nothing more."""
-    data, bot = application.bot_data, application.bot
-    try:
-        if admins is None:
-            await bot.set_my_commands(
-                data.commands.menu(admin=False), scope=BotCommandScopeDefault()
-            )
-        for admin_id in sorted(data.admins.ids if admins is None else admins):
-            try:
-                await bot.set_my_commands(
-                    data.commands.menu(admin=True), scope=BotCommandScopeChat(admin_id)
-                )
-            except TelegramError as exc:
-                # Telegram refuses chat scopes for users who never opened the bot.
-                logger.info("No admin command menu for %s yet: %s", admin_id, exc)
-    except TelegramError as exc:
-        logger.warning("The command menu was not registered (%s); commands work all the same", exc)
-
-
 async def _refresh_admins(application: BriefbotApp) -> None:
     data = application.bot_data
     added = await data.services.db.run(data.services.admins.all)
     new = data.admins.update(added)
     if new and application.running:
-        data.tasks.append(asyncio.create_task(_register_menus(application, new)))
+        data.tasks.append(asyncio.create_task(register_menus(application, new)))
 
 
 async def _take_over_updates(application: BriefbotApp) -> None:

@@ -172,7 +172,14 @@ class Chats:
 
     def migrate(self, old_id: int, new_id: int) -> bool:
         """A group became a supergroup with a new id: the chat keeps its subscription, place
-        and settings under the new id. Returns whether there was anything to move."""
+        and settings under the new id. Returns whether there was anything to move (both
+        service messages, the old group's and the new one's, may bring the news at once)."""
+        try:
+            return self._migrate(old_id, new_id)
+        except IntegrityError:
+            return False  # moved by the other one meanwhile
+
+    def _migrate(self, old_id: int, new_id: int) -> bool:
         with self.db.transaction() as session:
             old = session.get(ChatRow, old_id)
             if old is None or old_id == new_id:

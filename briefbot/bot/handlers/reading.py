@@ -15,6 +15,7 @@ from briefbot.bot.callbacks import ADMIN_ACTIONS, Action, decode
 from briefbot.bot.cards import Card, article_card, latest_list
 from briefbot.bot.context import BriefbotContext
 from briefbot.bot.handlers import manage
+from briefbot.bot.menus import register_admin_menu
 from briefbot.bot.replies import edit_card, reply, reply_card, shows, thread_of
 from briefbot.bot.turn import CURRENT, NEWEST, ArticleView, Target
 from briefbot.chats import schedule_for
@@ -40,8 +41,11 @@ async def start(update: Update, context: BriefbotContext) -> None:
     schedule = schedule_for(chat, settings.digest_time, settings.timezone).describe()
     await reply(update, context, views.welcome(subscribed, schedule, can_subscribe=manager))
     user = update.effective_user
-    if chat.kind == ChatType.PRIVATE and user is not None and not context.bot_data.admins.ids:
-        await reply(update, context, views.first_admin(user.id))
+    if chat.kind == ChatType.PRIVATE and user is not None:
+        if not context.bot_data.admins.ids:
+            await reply(update, context, views.first_admin(user.id))
+        elif is_bot_admin(update, context):
+            register_admin_menu(context.application, user.id)
     view = await turn.view(NEWEST, summary=False)
     if view.article is None:
         await reply(update, context, views.EMPTY_LIBRARY)

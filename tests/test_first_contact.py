@@ -106,9 +106,9 @@ def test_a_flood_from_one_chat_stalls_nobody(start_bot, api):
     for n in range(3):
         bot.services.library.add(f"Story {n}", f"{ARTICLE_TEXT} Number {n}.")
     flooder = Talk(api, api.private_chat(READER_ID), READER_ID)
-    other = Talk(api, api.private_chat(READER_ID + 1), READER_ID + 1)
-    [card] = flooder.say("/summary")
-    other.say("/summary")  # cached from now on
+    # Other readers, each asking once (Telegram paces each chat to about a message a second).
+    others = [Talk(api, api.private_chat(uid), uid) for uid in range(900, 905)]
+    [card] = flooder.say("/summary")  # cached from now on
     message_id = card.params["_message_id"]
 
     mark = api.mark()
@@ -116,11 +116,7 @@ def test_a_flood_from_one_chat_stalls_nobody(start_bot, api):
         api.send_text(flooder.chat, READER_ID, "/summary" if n % 2 else f"hello {n}")
     for _ in range(5):  # presses in the middle of the flood
         api.press(READER_ID, READER_ID, message_id, encode(Action.PREV, card_article(card)))
-    latencies = []
-    for _ in range(5):
-        started = time.monotonic()
-        assert "<b>" in texts(other.say("/summary"))[0]
-        latencies.append(time.monotonic() - started)
+    answered = [other.say("/summary")[0] for other in others]
     wait_until(lambda: not api.pending_updates(), what="the flood to be read")
     bot.settle(timeout=60)
     time.sleep(2.0)
@@ -132,7 +128,10 @@ def test_a_flood_from_one_chat_stalls_nobody(start_bot, api):
     assert len(to_flooder) <= FLOOD_BURST + 2
     assert api.late_answers() == 0  # every press answered within Telegram's window
     assert api.failed_calls(mark) == []
-    assert max(latencies) < 1.0, latencies  # another chat does not wait
+    # Nobody waits behind the flood: the others were answered while the flooder's few
+    # replies were still going out at their chat's pace (bench/flood.py has the timings).
+    assert all("<b>" in reply.params["text"] for reply in answered)
+    assert max(reply.at for reply in answered) < to_flooder[-1].at
 
 
 def card_article(card) -> int:
@@ -154,8 +153,9 @@ def test_a_press_behind_a_slow_queue_is_answered_in_time(start_bot, api):
         READER_ID, READER_ID, card.params["_message_id"], encode(Action.LONG, card_article(card))
     )
     [answer] = api.wait_for(mark, "answerCallbackQuery", timeout=30)
-    assert answer.at - api.calls_since(mark)[0].at < 1.5  # before its turn came
     bot.settle(timeout=60)
+    helps = api.calls_since(mark, "sendMessage")
+    assert len(helps) == 4 and answer.at < helps[-1].at  # answered before its turn came
     assert api.late_answers() == 0 and api.failed_calls(mark) == []
 
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import os
 import sys
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from briefbot.config import ConfigError, Settings, load_settings, parse_listen, parse_user_ids
 from briefbot.logs import configure_logging
@@ -21,10 +22,9 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("briefbot")
 
-EXIT_FAILURE = 1
-EXIT_CONFIG = 2
-# Commands that serve for a long time log at the configured level; the others print their
-# answer and log only warnings, unless BRIEFBOT_LOG_LEVEL asks for more.
+EXIT_FAILURE, EXIT_CONFIG = 1, 2
+# Serving commands log at the configured level; the others print their answer and log only
+# warnings, unless BRIEFBOT_LOG_LEVEL asks for more.
 SERVING = {"run", "worker"}
 
 
@@ -34,13 +34,6 @@ class CliError(Exception):
     def __init__(self, message: str, code: int = EXIT_CONFIG) -> None:
         super().__init__(message)
         self.code = code
-
-
-def _version() -> str:
-    try:
-        return version("briefbot")
-    except PackageNotFoundError:
-        return "unknown"
 
 
 def _services(settings: Settings, role: str) -> Services:
@@ -65,26 +58,32 @@ def _database(settings: Settings) -> Database:
         raise CliError(f"BRIEFBOT_DATABASE_URL: {exc}") from None
 
 
+def _model(settings: Settings, spec: str, setting: str = "BRIEFBOT_MODEL") -> Summarizer:
+    from briefbot.models import ModelLoadError
+    from briefbot.services import load_model
+
+    try:
+        return load_model(settings, spec)
+    except ModelLoadError as exc:
+        raise CliError(f"{setting}: {exc}") from None
+
+
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     from briefbot.bot.app import StartError, build_application
     from briefbot.bot.runner import Runner
     from briefbot.bot.webhook import WebhookServer
 
-    webhook_url = args.webhook or settings.webhook_url
-    listen = args.listen or settings.webhook_listen
+    url, listen = args.webhook or settings.webhook_url, args.listen or settings.webhook_listen
     try:
         parse_listen(listen)
     except ValueError as exc:
         raise CliError(f"--listen: {exc}") from None
     settings.require_token()
-    services = _services(settings, "webhook" if webhook_url else "polling")
+    services = _services(settings, "webhook" if url else "polling")
     try:
-        application = build_application(services, polling=webhook_url is None)
-        webhook = WebhookServer(application, webhook_url, listen) if webhook_url else None
-        if webhook_url:
-            logger.info("Starting in webhook mode for %s", webhook_url)
-        else:
-            logger.info("Starting long polling against %s", settings.api_url)
+        application = build_application(services, polling=url is None)
+        webhook = WebhookServer(application, url, listen) if url else None
+        logger.info("Starting %s", f"in webhook mode for {url}" if url else "long polling")
         return asyncio.run(Runner(application, webhook=webhook).run())
     except StartError as exc:
         raise CliError(str(exc)) from None
@@ -143,27 +142,16 @@ def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
     return 0 if report.added or report.duplicates or not report.errors else EXIT_FAILURE
 
 
-def _model(settings: Settings, spec: str, setting: str = "BRIEFBOT_MODEL") -> Summarizer:
-    from briefbot.models import ModelLoadError
-    from briefbot.services import load_model
-
-    try:
-        return load_model(settings, spec)
-    except ModelLoadError as exc:
-        raise CliError(f"{setting}: {exc}") from None
-
-
 def cmd_summarize(settings: Settings, args: argparse.Namespace) -> int:
     from briefbot.articles.text import looks_like_title, split_title_and_body
     from briefbot.models import Document, SummaryLength
 
-    if args.file == "-":
-        text = sys.stdin.read()
-    else:
-        try:
-            text = Path(args.file).read_text(encoding="utf-8", errors="replace")
-        except OSError as exc:
-            raise CliError(f"cannot read {args.file}: {exc.strerror}") from None
+    try:
+        text = (
+            sys.stdin.read() if args.file == "-" else Path(args.file).read_text(errors="replace")
+        )
+    except OSError as exc:
+        raise CliError(f"cannot read {args.file}: {exc.strerror}") from None
     if not text.strip():
         raise CliError("the input is empty: give a file with the article text, or - for stdin")
     if len(text) > settings.max_article_chars:
@@ -185,26 +173,17 @@ def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
     from rich.progress import Progress
     from rich.table import Table
 
-    from briefbot.models import SummaryLength
-    from briefbot.models.evaluation import (
-        METRICS,
-        EvalDataError,
-        evaluate,
-        read_records,
-        save_outputs,
-    )
+    from briefbot.models import SummaryLength, evaluation
 
     try:
-        records = read_records(Path(args.file))
-    except EvalDataError as exc:
+        records = evaluation.read_records(Path(args.file))[: args.limit or None]
+    except evaluation.EvalDataError as exc:
         raise CliError(str(exc)) from None
-    if args.limit:
-        records = records[: args.limit]
     spec = args.model or settings.model
     model = _model(settings, spec, "--model" if args.model else "BRIEFBOT_MODEL")
     with Progress(transient=True) as progress:
         task = progress.add_task(f"Summarizing with {spec}", total=len(records))
-        report = evaluate(
+        report = evaluation.evaluate(
             model,
             records,
             SummaryLength(args.length),
@@ -212,18 +191,18 @@ def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
             progress=lambda n: progress.advance(task, n),
         )
     table = Table(title=f"{model.label}, length {args.length} (ROUGE F1 x100, stemmed)")
-    table.add_column("source")
-    table.add_column("articles", justify="right")
-    for metric in METRICS:
-        table.add_column(metric, justify="right")
+    for column in ("source", "articles", *evaluation.METRICS):
+        table.add_column(column, justify="left" if column == "source" else "right")
     for source in sorted(report.scores, key=lambda s: (s == "overall", s)):
         row = report.scores[source]
-        table.add_row(source, str(report.counts[source]), *(f"{row[m]:.2f}" for m in METRICS))
+        table.add_row(
+            source, str(report.counts[source]), *(f"{row[m]:.2f}" for m in evaluation.METRICS)
+        )
     console = Console()
     console.print(table)
     console.print(f"median {report.median_ms:.0f} ms per article")
     if args.save:
-        save_outputs(Path(args.save), report.outputs)
+        evaluation.save_outputs(Path(args.save), report.outputs)
         console.print(f"summaries written to {args.save}")
     return 0
 
@@ -262,29 +241,26 @@ def cmd_admins(settings: Settings, args: argparse.Namespace) -> int:
         if args.action == "list":
             added = admins.all()
             if not settings.admins and not added:
-                print("No admins yet. Add yourself: briefbot admins add YOUR_USER_ID")
-                print("(A private /start to the bot tells you your user id.)")
+                print("No admins yet. A private /start to the bot tells you your user id; then")
+                print("run: briefbot admins add YOUR_USER_ID")
             for user_id in sorted(settings.admins | added):
-                source = "BRIEFBOT_ADMINS" if user_id in settings.admins else "added"
-                print(f"{user_id} ({source})")
+                print(
+                    f"{user_id} ({'BRIEFBOT_ADMINS' if user_id in settings.admins else 'added'})"
+                )
             return 0
-        if not args.user_id:
-            raise CliError(f"usage: briefbot admins {args.action} USER_ID")
         try:
-            [user_id] = parse_user_ids(args.user_id)
-        except ValueError as exc:
-            raise CliError(str(exc)) from None
+            [user_id] = parse_user_ids(args.user_id or "")
+        except ValueError:
+            raise CliError(f"usage: briefbot admins {args.action} USER_ID (a number)") from None
         if args.action == "add":
-            new = admins.add(user_id)
-            print(
-                f"{user_id} is {'now' if new else 'already'} a bot admin; a running bot "
-                f"knows within {settings.instance_lease_seconds / 3:.0f} s."
-            )
+            state = "now" if admins.add(user_id) else "already"
+            seconds = settings.instance_lease_seconds / 3
+            print(f"{user_id} is {state} a bot admin; a running bot knows within {seconds:.0f} s.")
             return 0
         if user_id in settings.admins:
             raise CliError(f"{user_id} is in BRIEFBOT_ADMINS: remove it there", EXIT_FAILURE)
-        removed = admins.remove(user_id)
-        print(f"{user_id} {'is no longer' if removed else 'was not'} a bot admin.")
+        state = "is no longer" if admins.remove(user_id) else "was not"
+        print(f"{user_id} {state} a bot admin.")
         return 0
     finally:
         db.close()
@@ -298,7 +274,7 @@ def cmd_health(settings: Settings, _args: argparse.Namespace) -> int:
     db = _database(settings)
     try:
         probe = Instances(db, role="health", lease_seconds=settings.instance_lease_seconds)
-        here = [i for i in probe.live() if i.host == probe.host and i.role != "health"]
+        here = [i for i in probe.live() if i.host == probe.host]
     except StoreError as exc:
         raise CliError(f"unhealthy: {exc}", EXIT_FAILURE) from None
     finally:
@@ -317,14 +293,12 @@ def cmd_doctor(settings: Settings, _args: argparse.Namespace) -> int:
     checks = run_checks(settings)
     for check in checks:
         print(f"{check.status:5} {check.name:14} {check.detail}")
-    failed = [c.name for c in checks if c.status == "FAIL"]
-    warned = [c.name for c in checks if c.status == "warn"]
+    failed = sum(c.status == "FAIL" for c in checks)
+    warned = sum(c.status == "warn" for c in checks)
     if failed:
-        print(f"{plural(len(failed), 'check')} failed.")
-    elif warned:
-        print(f"All checks passed, with {plural(len(warned), 'warning')}.")
+        print(f"{plural(failed, 'check')} failed.")
     else:
-        print("All checks passed.")
+        print("All checks passed" + (f", with {plural(warned, 'warning')}." if warned else "."))
     return EXIT_FAILURE if failed else 0
 
 
@@ -332,69 +306,47 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="briefbot", description="A Telegram bot that summarizes news articles locally."
     )
-    parser.add_argument("--version", action="version", version=f"briefbot {_version()}")
+    with contextlib.suppress(PackageNotFoundError):  # running from a source tree
+        parser.add_argument("--version", action="version", version=version("briefbot"))
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    run = commands.add_parser("run", help="run the bot (long polling, or a webhook server)")
-    run.add_argument(
-        "--webhook", metavar="URL", help="public HTTPS URL for Telegram to post updates to"
-    )
-    run.add_argument(
-        "--listen", metavar="HOST:PORT", help="where the webhook server listens (0.0.0.0:8443)"
-    )
-    run.set_defaults(handler=cmd_run)
+    def command(name: str, handler: Any, help_text: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text)
+        sub.set_defaults(handler=handler)
+        return sub
 
-    worker = commands.add_parser(
-        "worker", help="run only the summarization queue (the model), sharing the database"
-    )
-    worker.set_defaults(handler=cmd_worker)
-
-    console = commands.add_parser("console", help="chat with the bot in this terminal")
-    console.set_defaults(handler=cmd_console)
-
-    importer = commands.add_parser("import", help="import articles from JSONL or a folder")
+    run = command("run", cmd_run, "run the bot (long polling, or a webhook server)")
+    run.add_argument("--webhook", metavar="URL", help="public HTTPS URL Telegram posts to")
+    run.add_argument("--listen", metavar="HOST:PORT", help="webhook server address (0.0.0.0:8443)")
+    command("worker", cmd_worker, "run only the summarization queue (the model)")
+    command("console", cmd_console, "chat with the bot in this terminal")
+    importer = command("import", cmd_import, "import articles from JSONL or a folder")
     importer.add_argument("path", help="a .jsonl file (title, text, url) or a folder of .md/.txt")
-    importer.set_defaults(handler=cmd_import)
-
-    summarize = commands.add_parser("summarize", help="print the summary of a text")
+    summarize = command("summarize", cmd_summarize, "print the summary of a text")
     summarize.add_argument("file", help="a text file, or - to read standard input")
     summarize.add_argument("--length", choices=["short", "standard", "long"], default="standard")
     title = summarize.add_mutually_exclusive_group()
     title.add_argument(
         "--title-line",
-        dest="title_line",
         action="store_true",
         default=None,
         help="the first line is the title (by default: when it looks like one)",
     )
-    title.add_argument(
-        "--no-title", dest="title_line", action="store_false", help="there is no title line"
-    )
-    summarize.set_defaults(handler=cmd_summarize)
-
-    evaluation = commands.add_parser("eval", help="ROUGE of the summarizer on a JSONL file")
+    title.add_argument("--no-title", dest="title_line", action="store_false")
+    evaluation = command("eval", cmd_eval, "ROUGE of the summarizer on a JSONL file")
     evaluation.add_argument("file", help="JSONL with text, summary and optional id, title, source")
     evaluation.add_argument("--model", help="a model other than BRIEFBOT_MODEL")
     evaluation.add_argument("--length", choices=["short", "standard", "long"], default="standard")
     evaluation.add_argument("--save", help="write one JSON line per article: id, summary")
     evaluation.add_argument("--limit", type=int, help="only the first N articles")
-    evaluation.set_defaults(handler=cmd_eval)
-
-    doctor = commands.add_parser("doctor", help="check the configuration and every part")
-    doctor.set_defaults(handler=cmd_doctor)
-
-    health = commands.add_parser("health", help="exit 0 if a bot on this host is running")
-    health.set_defaults(handler=cmd_health)
-
-    models = commands.add_parser("models", help="list local models or pull one")
+    command("doctor", cmd_doctor, "check the configuration and every part")
+    command("health", cmd_health, "exit 0 if a bot on this host is running")
+    models = command("models", cmd_models, "list local models or pull one")
     models.add_argument("action", choices=["list", "pull"])
     models.add_argument("name", nargs="?", help="Hugging Face model name, for pull")
-    models.set_defaults(handler=cmd_models)
-
-    admins = commands.add_parser("admins", help="list, add or remove the bot's admins")
+    admins = command("admins", cmd_admins, "list, add or remove the bot's admins")
     admins.add_argument("action", choices=["list", "add", "remove"])
     admins.add_argument("user_id", nargs="?", help="a Telegram user id")
-    admins.set_defaults(handler=cmd_admins)
     return parser
 
 
@@ -405,8 +357,8 @@ def main(argv: list[str] | None = None) -> int:
         level = settings.log_level
         if args.command not in SERVING and "BRIEFBOT_LOG_LEVEL" not in os.environ:
             level = "WARNING"
-        token = settings.token.get_secret_value() if settings.token else None
-        configure_logging(level, settings.log_format, secrets=[token] if token else [])
+        token = settings.token.get_secret_value() if settings.token else ""
+        configure_logging(level, settings.log_format, secrets=[token])
         code: int = args.handler(settings, args)
         return code
     except ConfigError as exc:

@@ -1,7 +1,7 @@
 """Settings from environment variables and an optional briefbot.toml (environment wins).
 
 Each group is a settings class of its own, and a part of Briefbot takes only the group it
-needs; `Settings` is all of them together.
+needs; `Settings` is all of them together. The README's table says what each one means.
 """
 
 from __future__ import annotations
@@ -76,38 +76,17 @@ def parse_user_ids(value: str) -> frozenset[int]:
 class TelegramSettings(BaseSettings):
     model_config = _CONFIG
 
-    token: SecretStr | None = Field(None, description="Bot token from @BotFather")
-    api_url: str = Field(
-        "https://api.telegram.org/bot",
-        description="Bot API base URL; the token is appended (or replaces {token})",
-    )
-    file_url: str | None = Field(
-        None, description="Bot API file URL; by default API_URL with /bot turned into /file/bot"
-    )
-    admins: Annotated[frozenset[int], NoDecode] = Field(
-        frozenset(), description="Telegram user ids allowed to manage articles"
-    )
-    request_timeout: float = Field(
-        10.0, gt=0, le=300, description="Seconds to wait for a Bot API answer"
-    )
-    send_rate: float = Field(
-        25.0, gt=0, le=10_000, description="Messages per second to Telegram, all chats together"
-    )
-    user_summaries_per_minute: int = Field(
-        10, ge=0, le=10_000, description="New summaries one user may ask for a minute (0: any)"
-    )
-    user_messages_per_minute: int = Field(
-        60, ge=0, le=10_000, description="Messages and presses one user may send (0: any)"
-    )
-    webhook_url: str | None = Field(
-        None, description="Public HTTPS URL Telegram posts updates to (webhook mode)"
-    )
-    webhook_listen: str = Field(
-        "0.0.0.0:8443", description="HOST:PORT the webhook server listens on"
-    )
-    webhook_secret: SecretStr | None = Field(
-        None, description="Secret Telegram sends with each update; by default from the token"
-    )
+    token: SecretStr | None = None
+    api_url: str = "https://api.telegram.org/bot"
+    file_url: str | None = None
+    admins: Annotated[frozenset[int], NoDecode] = frozenset()
+    request_timeout: float = Field(10.0, gt=0, le=300)
+    send_rate: float = Field(25.0, gt=0, le=10_000)
+    user_summaries_per_minute: int = Field(10, ge=0, le=10_000)
+    user_messages_per_minute: int = Field(60, ge=0, le=10_000)
+    webhook_url: str | None = None
+    webhook_listen: str = "0.0.0.0:8443"
+    webhook_secret: SecretStr | None = None
 
     @field_validator("api_url", "file_url")
     @classmethod
@@ -182,12 +161,10 @@ class TelegramSettings(BaseSettings):
 class StorageSettings(BaseSettings):
     model_config = _CONFIG
 
-    database_url: str = Field("sqlite:///data/briefbot.db", description="SQLAlchemy URL")
+    database_url: str = "sqlite:///data/briefbot.db"
     max_article_chars: int = Field(200_000, ge=1_000, le=5_000_000)
-    load_samples: bool = Field(True, description="Load the sample articles into an empty store")
-    instance_lease_seconds: float = Field(
-        30.0, ge=1, le=3600, description="After this long without a heartbeat, work is taken over"
-    )
+    load_samples: bool = True
+    instance_lease_seconds: float = Field(30.0, ge=1, le=3600)
 
     @field_validator("database_url")
     @classmethod
@@ -202,29 +179,18 @@ class StorageSettings(BaseSettings):
 class ModelSettings(BaseSettings):
     model_config = _CONFIG
 
-    model: str = Field("embedded", min_length=1, description="Summarizer to use")
-    models_dir: Path = Field(Path("data/models"), description="Where `models pull` stores models")
-    device: Literal["auto", "cpu", "cuda"] = Field("auto", description="Where the model runs")
-    precision: Literal["auto", "float32", "bfloat16", "float16"] = Field(
-        "auto", description="Model precision (auto: bf16 on CUDA, float32 on CPU)"
-    )
-    quantize: bool = Field(False, description="int8 weights (transformers: CPU only)")
-    runtime: Literal["transformers", "ctranslate2"] = Field(
-        "transformers", description="How abstractive models run; ctranslate2 converts them once"
-    )
-    batch_size: int = Field(8, ge=1, le=512, description="Articles per model batch")
-    generation: dict[str, float | int | bool] = Field(
-        default_factory=dict,
-        description='Overrides for the model\'s generation settings, e.g. {"num_beams": 2}',
-    )
-    model_threads: int | None = Field(None, ge=1, le=256, description="CPU threads for the model")
-    precompute: bool = Field(True, description="Summarize new articles in the background")
-    summarizer: Literal["local", "worker"] = Field(
-        "local", description="local: this process runs the model; worker: `briefbot worker` does"
-    )
-    summary_wait_seconds: float = Field(
-        30.0, ge=1, le=600, description="How long /summary waits for a summary made elsewhere"
-    )
+    model: str = Field("embedded", min_length=1)
+    models_dir: Path = Path("data/models")
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    precision: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
+    quantize: bool = False
+    runtime: Literal["transformers", "ctranslate2"] = "transformers"
+    batch_size: int = Field(8, ge=1, le=512)
+    generation: dict[str, float | int | bool] = Field(default_factory=dict)
+    model_threads: int | None = Field(None, ge=1, le=256)
+    precompute: bool = True
+    summarizer: Literal["local", "worker"] = "local"
+    summary_wait_seconds: float = Field(30.0, ge=1, le=600)
 
     @field_validator("generation")
     @classmethod
@@ -252,17 +218,11 @@ class ModelSettings(BaseSettings):
 class DigestSettings(BaseSettings):
     model_config = _CONFIG
 
-    timezone: str = Field("UTC", description="Default IANA time zone")
-    digest_time: Annotated[time, NoDecode] = Field(
-        time(8, 0), description="Default digest time, HH:MM"
-    )
-    digest_grace_minutes: int = Field(
-        720, ge=0, le=1440, description="How late a missed digest may still be sent"
-    )
-    digest_max_articles: int = Field(10, ge=1, le=50, description="Articles in one digest")
-    digest_empty_message: bool = Field(
-        False, description="Send 'nothing new today' instead of no digest"
-    )
+    timezone: str = "UTC"
+    digest_time: Annotated[time, NoDecode] = time(8, 0)
+    digest_grace_minutes: int = Field(720, ge=0, le=1440)
+    digest_max_articles: int = Field(10, ge=1, le=50)
+    digest_empty_message: bool = False
 
     @field_validator("timezone")
     @classmethod
@@ -282,12 +242,10 @@ class DigestSettings(BaseSettings):
 class FetchSettings(BaseSettings):
     model_config = _CONFIG
 
-    allow_private_urls: bool = Field(
-        False, description="Allow links to loopback, private and link-local addresses"
-    )
-    fetch_timeout: float = Field(15.0, gt=0, le=120, description="Seconds to fetch a page")
+    allow_private_urls: bool = False
+    fetch_timeout: float = Field(15.0, gt=0, le=120)
     max_page_bytes: int = Field(5_000_000, ge=10_000, le=50_000_000)
-    feed_interval_minutes: int = Field(30, ge=1, le=1440, description="How often feeds are read")
+    feed_interval_minutes: int = Field(30, ge=1, le=1440)
 
     def fetch_limits(self) -> FetchLimits:
         return FetchLimits(
@@ -301,9 +259,7 @@ class Settings(TelegramSettings, StorageSettings, ModelSettings, DigestSettings,
     model_config = _CONFIG
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    log_format: Literal["text", "json"] = Field(
-        "text", description="Log lines as text, or as one JSON object per line"
-    )
+    log_format: Literal["text", "json"] = "text"
 
     @classmethod
     def settings_customise_sources(

@@ -6,6 +6,7 @@ import time
 from collections.abc import Sequence
 
 from briefbot.bot.callbacks import Action, encode
+from briefbot.coordination import JobKey
 from briefbot.models import Document, SummaryLength
 from tests.conftest import ADMIN_ID, ARTICLE_TEXT, READER_ID, Talk, texts
 
@@ -80,7 +81,8 @@ def test_failing_model_says_the_summary_is_not_available(start_bot, api):
     assert "CUDA" not in card.params["text"]  # readers are not shown internals
     assert "help" in texts(reader.say("/help"))[0]  # still serving
     # The failure is recorded with its reason, and the admin is shown it.
-    [(_, _, failure)] = [f for f in bot.services.jobs.failures("broken") if f[1] == "standard"]
+    article = bot.services.library.latest(1)[0]
+    failure = bot.services.jobs.failure(JobKey(article.content_hash, "broken", "standard"))
     assert failure.reason == "RuntimeError: CUDA out of memory (simulated)"
     admin = Talk(api, api.private_chat(ADMIN_ID), ADMIN_ID)
     [card] = admin.say("/summary")

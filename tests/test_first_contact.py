@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from briefbot.bot.callbacks import Action, encode
-from briefbot.bot.intake import FLOOD_BURST, FloodGate, Verdict
 from briefbot.bot.ratelimit import Buckets
+from briefbot.bot.updates import FLOOD_BURST, FloodGate, Verdict
 from briefbot.bot.views import FLOODED
 from briefbot.chats import ChatRef
 from tests.conftest import ADMIN_ID, ARTICLE_TEXT, READER_ID, Talk, buttons, texts

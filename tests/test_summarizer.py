@@ -163,8 +163,9 @@ def test_one_failing_article_does_not_sink_its_batch(summarizer, store):
     results = asyncio.run(service.summaries_for([good, bad], STANDARD))
     assert isinstance(results[good.id], str)
     assert isinstance(results[bad.id], SummaryFailure)
-    failures = store.jobs.failures(recording.name)
-    assert [(article_id, length) for article_id, length, _ in failures] == [(bad.id, "standard")]
+    assert store.jobs.failure(JobKey(bad.content_hash, recording.name, "standard")) is not None
+    assert store.jobs.failure(JobKey(good.content_hash, recording.name, "standard")) is None
+    assert store.jobs.failed_count() == 1
     service.owner.close()
 
 
@@ -181,7 +182,10 @@ def test_a_summary_that_keeps_stopping_the_process_is_given_up(store):
     # Interrupted in a batch: not held against either article.
     assert jobs.claim([(one, first.id), (two, second.id)]) == {one, two}
     _process_dies(store)
-    assert sorted(jobs.interrupted("m", 10)) == [(first.id, "standard"), (second.id, "standard")]
+    assert sorted(jobs.waiting("m", 10)) == [
+        (first.id, "standard", True),
+        (second.id, "standard", True),
+    ]
     # Alone, three times: it is what stops the process, so it is marked failed.
     for _ in range(MAX_ATTEMPTS):
         assert jobs.claim([(one, first.id)]) == {one}

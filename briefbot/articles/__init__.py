@@ -3,8 +3,7 @@
 
 from briefbot.articles.feeds import Feed, Feeds, PollResult, poll_feed
 from briefbot.articles.fetch import FetchError, FetchLimits, fetch_page
-from briefbot.articles.library import Direction, Library
-from briefbot.articles.records import AddResult, Article, ImportReport
+from briefbot.articles.library import AddResult, Article, Direction, ImportReport, Library
 from briefbot.articles.text import ArticleRejected, TextLimits
 
 __all__ = [

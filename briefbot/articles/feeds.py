@@ -12,8 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from briefbot.articles.extract import extract_article, plain_text
 from briefbot.articles.fetch import FEED_TYPES, FetchError, FetchLimits, fetch_page
-from briefbot.articles.library import Library
-from briefbot.articles.records import Article
+from briefbot.articles.library import Article, Library
 from briefbot.articles.schema import FeedEntryRow, FeedRow
 from briefbot.articles.text import ArticleRejected, clean_url
 from briefbot.database import Database, utcnow, valid_row_id

@@ -8,8 +8,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from briefbot.articles.library import Library
-from briefbot.articles.records import ImportReport
+from briefbot.articles.library import ImportReport, Library
 from briefbot.articles.text import ArticleRejected, split_title_and_body, title_and_body
 
 logger = logging.getLogger(__name__)

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from briefbot.articles.records import AddResult, Article
 from briefbot.articles.schema import ArticleRow, SummaryRow
 from briefbot.articles.text import (
     ArticleRejected,
@@ -29,6 +30,33 @@ from briefbot.database import MAX_ROW_ID, Database, valid_row_id
 logger = logging.getLogger(__name__)
 
 Direction = Literal["next", "prev"]
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    id: int
+    title: str
+    text: str
+    url: str | None
+    content_hash: str
+    added_by: int | None
+    added_at: datetime
+    origin: str
+    author: str | None = None
+    published: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AddResult:
+    article: Article
+    created: bool
+
+
+@dataclass(slots=True)
+class ImportReport:
+    added: list[Article] = field(default_factory=list)
+    duplicates: list[tuple[str, int]] = field(default_factory=list)
+    errors: list[tuple[str, str]] = field(default_factory=list)
 
 
 def _article(row: ArticleRow) -> Article:

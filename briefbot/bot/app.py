@@ -30,12 +30,9 @@ from briefbot.bot.commands import CommandTable, Who
 from briefbot.bot.context import CONTEXT_TYPES, BotData, BriefbotContext
 from briefbot.bot.digest.scheduler import DigestScheduler
 from briefbot.bot.handlers import errors, fallback, feeds, library, membership, reading
-from briefbot.bot.intake import FloodGate, Intake, IntakeBot
-from briefbot.bot.menus import register_menus
-from briefbot.bot.processing import ButtonAnswers, ChatOrderProcessor
-from briefbot.bot.quota import UserQuota
-from briefbot.bot.ratelimit import TelegramRateLimiter
+from briefbot.bot.ratelimit import TelegramRateLimiter, UserQuota
 from briefbot.bot.replies import ShownCards
+from briefbot.bot.updates import ButtonAnswers, ChatOrderProcessor, FloodGate, Intake, IntakeBot
 from briefbot.database import StoreError
 from briefbot.services import Services
 
@@ -187,7 +184,7 @@ async def start_services(application: BriefbotApp) -> None:
         )
     if services.background is not None:
         data.tasks.append(asyncio.create_task(services.background.run_forever(), name="summaries"))
-    data.tasks.append(asyncio.create_task(register_menus(application), name="menus"))
+    data.tasks.append(asyncio.create_task(data.commands.register_menus(application), name="menus"))
     count = await services.db.run(services.library.count)
     logger.info(
         "Briefbot @%s ready: %s, model %s",
@@ -215,7 +212,7 @@ async def _refresh_admins(application: BriefbotApp) -> None:
     added = await data.services.db.run(data.services.admins.all)
     new = data.admins.update(added)
     if new and application.running:
-        data.tasks.append(asyncio.create_task(register_menus(application, new)))
+        data.tasks.append(asyncio.create_task(data.commands.register_menus(application, new)))
 
 
 async def _take_over_updates(application: BriefbotApp) -> None:

@@ -1,17 +1,24 @@
 """The command table: one row per command, from which handler registration, the Telegram
-command menus and /help all come."""
+command menus (registered here) and /help all come."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from telegram import BotCommand, Update
+from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeDefault, Update
+from telegram.error import TelegramError
+from telegram.ext import Application
 
-from briefbot.bot.context import BriefbotContext
+from briefbot.bot.context import BotData, BriefbotContext
 from briefbot.bot.handlers import feeds, library, manage, reading, settings
+
+logger = logging.getLogger(__name__)
+App = Application[Any, Any, Any, Any, BotData, Any]
 
 
 class Who(Enum):
@@ -91,3 +98,30 @@ class CommandTable:
 
     def help_entries(self, admin: bool) -> list[tuple[str, str]]:
         return [(c.name, c.help) for c in self.commands if admin or c.who is not Who.BOT_ADMINS]
+
+    async def register_menus(self, application: App, admins: set[int] | None = None) -> None:
+        """The public menu for everyone, and the full one in the private chat of each admin
+        who has one with the bot (Telegram refuses a chat it does not know; an admin's first
+        /start registers it). A Bot API that refuses menus, or lacks the method, costs a log
+        line, nothing more."""
+        bot, services = application.bot, application.bot_data.services
+        try:
+            if admins is None:
+                await bot.set_my_commands(self.menu(admin=False), scope=BotCommandScopeDefault())
+                admins = set(application.bot_data.admins.ids)
+            for admin_id in sorted(admins):
+                if await services.db.run(services.chats.get, admin_id) is None:
+                    continue
+                try:
+                    await bot.set_my_commands(
+                        self.menu(admin=True), scope=BotCommandScopeChat(admin_id)
+                    )
+                except TelegramError as exc:
+                    logger.info("No admin command menu for %s: %s", admin_id, exc)
+        except TelegramError as exc:
+            logger.warning("The command menu was not registered (%s); commands work anyway", exc)
+
+    def register_admin_menu(self, application: App, admin_id: int) -> None:
+        """An admin opened a private chat with the bot: their full menu, in the background."""
+        task = asyncio.create_task(self.register_menus(application, {admin_id}))
+        application.bot_data.tasks.append(task)

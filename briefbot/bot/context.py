@@ -14,10 +14,9 @@ if TYPE_CHECKING:
     from briefbot.bot.access import AdminAccess
     from briefbot.bot.commands import CommandTable
     from briefbot.bot.digest.scheduler import DigestScheduler
-    from briefbot.bot.intake import Intake
-    from briefbot.bot.processing import ButtonAnswers
-    from briefbot.bot.quota import UserQuota
+    from briefbot.bot.ratelimit import UserQuota
     from briefbot.bot.replies import ShownCards
+    from briefbot.bot.updates import ButtonAnswers, Intake
     from briefbot.services import Services
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -216,3 +217,18 @@ def may_have_arrived(exc: NetworkError) -> bool:
 def retry_seconds(exc: RetryAfter) -> float:
     value: Any = exc.retry_after
     return float(value.total_seconds()) if hasattr(value, "total_seconds") else float(value)
+
+
+class UserQuota:
+    """`per_minute` new summaries per user, refilled evenly; 0 means no limit."""
+
+    def __init__(self, per_minute: int) -> None:
+        self.per_minute = per_minute
+        self._buckets = Buckets(per_minute, per_minute / 60)
+
+    def take(self, user_id: int, now: float | None = None) -> float:
+        """0 if the user may have one more now, else the seconds until they may."""
+        if self.per_minute <= 0:
+            return 0.0
+        now = time.monotonic() if now is None else now
+        return self._buckets.get(user_id, now).try_take(now)

@@ -1,8 +1,7 @@
 """The readers' side: each chat's state and settings, digest schedules and delivery records,
 and the bot's admins."""
 
-from briefbot.chats.admins import Admins
-from briefbot.chats.chats import Chats
+from briefbot.chats.chats import Admins, Chats
 from briefbot.chats.deliveries import NOT_SENT_AGAIN, ClaimEntry, Deliveries, DeliveryState
 from briefbot.chats.records import ChatRef, ChatState, Delivery, DigestRun
 from briefbot.chats.schedule import Days, DigestSchedule, schedule_for

@@ -1,4 +1,5 @@
-"""Each chat's state: its place in the library, summary length, subscription and schedule.
+"""Each chat's state (its place in the library, summary length, subscription and schedule),
+and the bot's admins added at run time.
 
 Each method is one short transaction, or joins the caller's (`session=`).
 """
@@ -8,13 +9,13 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from briefbot.articles import Library
 from briefbot.chats.records import ChatRef, ChatState
-from briefbot.chats.schema import ChatRow, DigestDeliveryRow
+from briefbot.chats.schema import AdminRow, ChatRow, DigestDeliveryRow
 from briefbot.database import Database, utcnow
 
 logger = logging.getLogger(__name__)
@@ -213,3 +214,26 @@ class Chats:
             chats = session.scalar(select(func.count()).select_from(ChatRow)) or 0
             subscribed = session.scalar(select(func.count()).where(ChatRow.subscribed.is_(True)))
             return chats, subscribed or 0
+
+
+class Admins:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def all(self) -> set[int]:
+        with self.db.transaction() as session:
+            return set(session.scalars(select(AdminRow.user_id)))
+
+    def add(self, user_id: int) -> bool:
+        """Returns whether the user was not an admin yet."""
+        try:
+            with self.db.transaction() as session:
+                session.add(AdminRow(user_id=user_id))
+        except IntegrityError:
+            return False
+        return True
+
+    def remove(self, user_id: int) -> bool:
+        with self.db.transaction() as session:
+            statement = delete(AdminRow).where(AdminRow.user_id == user_id)
+            return bool(self.db.changed(session, statement))

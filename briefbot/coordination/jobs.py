@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, delete, func, select, update
+from sqlalchemy import ColumnElement, case, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from briefbot.coordination.instances import Instances
@@ -70,17 +70,8 @@ class SummaryJobs:
         owned: set[JobKey] = set()
         with self.db.transaction() as session:
             for key, article_id in keys:
-                match = and_(
-                    SummaryJobRow.content_hash == key.content_hash,
-                    SummaryJobRow.model == key.model,
-                    SummaryJobRow.length == key.length,
-                )
-                inserted = session.scalar(
-                    self._new_job(key, article_id, JobState.RUNNING, me, solo=solo).returning(
-                        SummaryJobRow.content_hash
-                    )
-                )
-                if inserted is not None:
+                new = self._new_job(key, article_id, JobState.RUNNING, me, solo=solo)
+                if session.scalar(new.returning(SummaryJobRow.content_hash)) is not None:
                     owned.add(key)
                     continue
                 # An interruption counts against a summary only when it ran alone: in a
@@ -98,7 +89,7 @@ class SummaryJobs:
                 taken = self.db.changed(
                     session,
                     update(SummaryJobRow)
-                    .where(match, takeover | due)
+                    .where(*self._match(key), takeover | due)
                     .values(
                         state=JobState.RUNNING,
                         owner=me,
@@ -115,21 +106,25 @@ class SummaryJobs:
                     owned.add(key)
         return owned
 
-    def interrupted(self, model: str, limit: int) -> list[tuple[int, str]]:
-        """(article id, length) of summaries whose instance stopped while computing them;
-        they are computed one at a time, so an article that kills the process is found."""
+    def waiting(self, model: str, limit: int) -> list[tuple[int, str, bool]]:
+        """(article id, length, interrupted) of summaries to make now: those whose instance
+        stopped while making them (to be made one at a time, so an article that kills the
+        process is found), then those readers asked for, oldest first."""
+        interrupted = (SummaryJobRow.state == JobState.RUNNING) & self.instances.orphaned(
+            SummaryJobRow.owner
+        )
         with self.db.transaction() as session:
             rows = session.execute(
-                select(SummaryJobRow.article_id, SummaryJobRow.length)
+                select(SummaryJobRow.article_id, SummaryJobRow.length, interrupted)
                 .where(
                     SummaryJobRow.model == model,
-                    SummaryJobRow.state == JobState.RUNNING,
                     SummaryJobRow.article_id.is_not(None),
-                    self.instances.orphaned(SummaryJobRow.owner),
+                    interrupted | (SummaryJobRow.state == JobState.QUEUED),
                 )
+                .order_by(interrupted.desc(), SummaryJobRow.updated_at)
                 .limit(limit)
             )
-            return [(article_id, length) for article_id, length in rows if article_id is not None]
+            return [(a, length, bool(i)) for a, length, i in rows if a is not None]
 
     def busy(self, model: str, length: str) -> Any:
         """A condition builder for the library: a content hash whose summary someone live is
@@ -171,21 +166,6 @@ class SummaryJobs:
         with self.db.transaction(session) as s:
             for key in keys:
                 s.execute(delete(SummaryJobRow).where(*self._match(key), ~running_elsewhere))
-
-    def queued(self, model: str, limit: int) -> list[tuple[int, str]]:
-        """(article id, length) of summaries readers asked for, oldest request first."""
-        with self.db.transaction() as session:
-            rows = session.execute(
-                select(SummaryJobRow.article_id, SummaryJobRow.length)
-                .where(
-                    SummaryJobRow.model == model,
-                    SummaryJobRow.state == JobState.QUEUED,
-                    SummaryJobRow.article_id.is_not(None),
-                )
-                .order_by(SummaryJobRow.updated_at)
-                .limit(limit)
-            )
-            return [(article_id, length) for article_id, length in rows if article_id is not None]
 
     def succeeded(self, key: JobKey, session: Session | None = None) -> None:
         """The summary is cached (in the same transaction, by the caller): drop the job."""
@@ -251,21 +231,6 @@ class SummaryJobs:
                 select(func.count()).where(SummaryJobRow.state == JobState.FAILED)
             )
             return count or 0
-
-    def failures(
-        self, model: str, limit: int = 20
-    ) -> list[tuple[int | None, str, SummaryFailure]]:
-        with self.db.transaction() as session:
-            rows = session.scalars(
-                select(SummaryJobRow)
-                .where(SummaryJobRow.model == model, SummaryJobRow.state == JobState.FAILED)
-                .order_by(SummaryJobRow.updated_at.desc())
-                .limit(limit)
-            )
-            return [
-                (r.article_id, r.length, SummaryFailure(r.reason or "", r.attempts, r.retry_at))
-                for r in rows
-            ]
 
     def _new_job(
         self, key: JobKey, article_id: int, state: str, owner: str | None, *, solo: bool = False

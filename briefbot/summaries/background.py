@@ -45,7 +45,7 @@ class BackgroundSummaries:
         self.failed = 0
 
     def notify(self) -> None:
-        """An article was stored: look for work now rather than at the next idle check."""
+        """An article was stored: look for work now, not at the next idle check."""
         self._wake.set()
 
     def _batches(self) -> list[tuple[SummaryLength, list[Article]]]:
@@ -58,30 +58,30 @@ class BackgroundSummaries:
         if crashed:
             logger.error("%d summaries stopped the summarizer too often; marked failed", crashed)
         wanted: list[tuple[SummaryLength, list[int]]] = []
-        for article_id, length in jobs.interrupted(model, self.batch_size):
-            with contextlib.suppress(ValueError):
-                wanted.append((SummaryLength(length), [article_id]))
         requested: dict[SummaryLength, list[int]] = defaultdict(list)
-        for article_id, length in jobs.queued(model, self.batch_size):
+        for article_id, length, interrupted in jobs.waiting(model, self.batch_size):
             with contextlib.suppress(ValueError):
-                requested[SummaryLength(length)].append(article_id)
+                if interrupted:
+                    wanted.append((SummaryLength(length), [article_id]))
+                else:
+                    requested[SummaryLength(length)].append(article_id)
         wanted.extend(requested.items())
         for length in self.lengths:
             busy = jobs.busy(model, length.value)
-            wanted.append(
-                (length, library.without_summary(model, length.value, self.batch_size, busy))
-            )
+            wanted += [(length, library.without_summary(model, length, self.batch_size, busy))]
         batches = []
         for length, ids in wanted:
-            todo: list[tuple[Article, JobKey]] = []
-            done: list[tuple[Article, JobKey]] = []
+            todo: list[Article] = []
+            done: list[JobKey] = []
             for article in library.get_many(ids):
                 key = JobKey(article.content_hash, model, length.value)
-                summary = library.summary(key.content_hash, key.model, key.length)
-                (done if summary is not None else todo).append((article, key))
-            jobs.forget([key for _, key in done])
+                if library.summary(key.content_hash, key.model, key.length) is None:
+                    todo.append(article)
+                else:
+                    done.append(key)
+            jobs.forget(done)
             if todo:
-                batches.append((length, [article for article, _ in todo]))
+                batches.append((length, todo))
         return batches
 
     async def run_once(self) -> int:

@@ -2,9 +2,8 @@
 
 A summary is cached per (article content, model with its settings, length). One that is not
 cached yet is claimed in the summary jobs table and made by the model this process owns, so
-two instances never make the same summary, and one made elsewhere is awaited, not made again.
-A process that owns no model (BRIEFBOT_SUMMARIZER=worker) asks for it through the same table
-and waits for `briefbot worker` to make it.
+no two instances (or readers) make the same summary: one made elsewhere is awaited. A process
+that owns no model (BRIEFBOT_SUMMARIZER=worker) asks `briefbot worker` for it the same way.
 """
 
 from __future__ import annotations
@@ -49,15 +48,11 @@ class SummaryService:
         wait_seconds: float = 30.0,
         poll_seconds: float = 0.25,
     ) -> None:
-        self.db = db
-        self.library = library
-        self.jobs = jobs
-        self.instances = instances
+        self.db, self.library, self.jobs, self.instances = db, library, jobs, instances
         self.owner = owner
         self.wait_seconds = wait_seconds
         self.poll_seconds = poll_seconds
         self._served_model: str | None = None
-        self._making: dict[tuple[str, SummaryLength], asyncio.Future[str]] = {}
 
     async def model_name(self) -> str:
         """The cache key of the model summaries come from; raises SummaryUnavailable when no
@@ -76,72 +71,42 @@ class SummaryService:
             return self.owner.label
         return self._served_model or "none yet (waiting for a worker)"
 
-    async def cached(self, article: Article, length: SummaryLength) -> str | None:
-        try:
-            model = await self.model_name()
-        except SummaryUnavailable:
-            return None
-        return await self.db.run(self.library.summary, article.content_hash, model, length)
-
     async def summary_for(self, article: Article, length: SummaryLength) -> str:
         """The summary for a reader; raises SummaryFailed for a recorded failure and
         SummaryUnavailable when it cannot be had now."""
         key = JobKey(article.content_hash, await self.model_name(), length.value)
-        made_here = (article.content_hash, length)
-        pending = self._making.get(made_here)
-        if pending is not None:  # another reader asked for the same summary a moment ago
-            return await asyncio.shield(pending)
-        future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-        self._making[made_here] = future
-        try:
-            summary = await self._summary_for(article, length, key)
-        except Exception as exc:
-            error = exc if isinstance(exc, SummaryUnavailable) else None
-            if error is None:
-                logger.exception("Summarizing article %d failed", article.id)
-                error = SummaryUnavailable("the summary could not be made right now")
-            future.set_exception(error)
-            future.exception()  # retrieved: nobody else may be waiting
-            raise error from (None if error is exc else exc)
-        else:
-            future.set_result(summary)
+        [(summary, failure)] = await self.db.run(self._states, [key])
+        if summary is not None:
             return summary
-        finally:
-            del self._making[made_here]
-
-    async def _summary_for(self, article: Article, length: SummaryLength, key: JobKey) -> str:
-        cached = await self.db.run(self.library.summary, key.content_hash, key.model, key.length)
-        if cached is not None:
-            return cached
-        failure = await self.db.run(self.jobs.failure, key)
         if failure is not None and (failure.retry_at is None or failure.retry_at > utcnow()):
             raise SummaryFailed(failure)
         if self.owner is None:
             await self.db.run(self.jobs.request, key, article.id)
-            return await self._wait_for(key)
-        outcome = (await self._make([article], length, reader=True))[article.id]
-        if isinstance(outcome, SummaryFailure):
-            raise SummaryFailed(outcome)
-        if outcome is None:
-            return await self._wait_for(key)
-        return outcome
-
-    async def _wait_for(self, key: JobKey) -> str:
-        """Wait for a summary being made elsewhere (another instance or a worker)."""
+        else:
+            outcome = (await self._make([article], length, reader=True))[article.id]
+            if isinstance(outcome, str):
+                return outcome
+            if outcome is not None:
+                raise SummaryFailed(outcome)
         deadline = time.monotonic() + self.wait_seconds
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline:  # made elsewhere: another instance, or a worker
             await asyncio.sleep(self.poll_seconds)
-            summary, failure = await self.db.run(self._settled, key)
+            [(summary, failure)] = await self.db.run(self._states, [key])
             if summary is not None:
                 return summary
             if failure is not None:
                 raise SummaryFailed(failure)
         raise SummaryUnavailable("the summary is still being prepared")
 
-    def _settled(self, key: JobKey) -> tuple[str | None, SummaryFailure | None]:
+    def _states(self, keys: list[JobKey]) -> list[tuple[str | None, SummaryFailure | None]]:
+        """Each summary as it stands: cached, failed, or neither yet (one transaction)."""
+        states = []
         with self.db.transaction() as session:
-            summary = self.library.summary(key.content_hash, key.model, key.length, session)
-            return summary, None if summary is not None else self.jobs.failure(key, session)
+            for key in keys:
+                summary = self.library.summary(key.content_hash, key.model, key.length, session)
+                failed = None if summary is not None else self.jobs.failure(key, session)
+                states.append((summary, failed))
+        return states
 
     async def summaries_for(
         self, articles: Sequence[Article], length: SummaryLength, *, retry_failed: bool = False
@@ -155,34 +120,21 @@ class SummaryService:
             model = await self.model_name()
         except SummaryUnavailable:  # no model runs anywhere yet: nothing to read or ask for
             return dict.fromkeys((a.id for a in articles), None)
-        keys = {a.id: JobKey(a.content_hash, model, length.value) for a in articles}
-        cached = await self.db.run(self._cached_many, list(keys.values()))
+        keys = [JobKey(a.content_hash, model, length.value) for a in articles]
+        states = await self.db.run(self._states, keys)
         result: dict[int, SummaryOutcome] = {}
         missing = []
-        for article in articles:
-            summary = cached.get(keys[article.id])
-            if summary is None:
-                missing.append(article)
-            else:
+        for article, key, (summary, _) in zip(articles, keys, states, strict=True):
+            if summary is not None:
                 result[article.id] = summary
-        if not missing:
-            return result
-        if self.owner is None:
-            for article in missing:
-                await self.db.run(self.jobs.request, keys[article.id], article.id)
+            elif self.owner is None:
+                await self.db.run(self.jobs.request, key, article.id)
                 result[article.id] = None
-            return result
-        result.update(await self._make(missing, length, retry_failed=retry_failed))
+            else:
+                missing.append(article)
+        if missing:
+            result |= await self._make(missing, length, retry_failed=retry_failed)
         return result
-
-    def _cached_many(self, keys: list[JobKey]) -> dict[JobKey, str]:
-        with self.db.transaction() as session:
-            found = {}
-            for key in keys:
-                summary = self.library.summary(key.content_hash, key.model, key.length, session)
-                if summary is not None:
-                    found[key] = summary
-            return found
 
     async def _make(
         self,
@@ -196,22 +148,19 @@ class SummaryService:
         stand (cached by now, failed, or None: someone else is making them)."""
         if self.owner is None:
             raise SummaryUnavailable("this instance runs no model")
-        model = self.owner.name
-        keys = {a.id: JobKey(a.content_hash, model, length.value) for a in articles}
+        keys = {a.id: JobKey(a.content_hash, self.owner.name, length.value) for a in articles}
         owned = await self.db.run(
             self.jobs.claim, [(keys[a.id], a.id) for a in articles], retry_failed=retry_failed
         )
-        result: dict[int, SummaryOutcome] = {}
-        mine = []
-        for article in articles:
-            key = keys[article.id]
-            if key in owned:
-                mine.append(article)
-            else:
-                summary, failure = await self.db.run(self._settled, key)
-                result[article.id] = summary if summary is not None else failure
+        mine = [a for a in articles if keys[a.id] in owned]
+        others = [a for a in articles if keys[a.id] not in owned]
+        states = await self.db.run(self._states, [keys[a.id] for a in others])
+        result: dict[int, SummaryOutcome] = {
+            a.id: summary if summary is not None else failure
+            for a, (summary, failure) in zip(others, states, strict=True)
+        }
         if mine:
-            result.update(await self._run_model(self.owner, mine, length, keys, reader))
+            result |= await self._run_model(self.owner, mine, length, keys, reader)
         return result
 
     async def _run_model(
@@ -234,8 +183,7 @@ class SummaryService:
                 for article in articles:
                     result |= await self._run_model(owner, [article], length, keys, reader)
                 return result
-            article = articles[0]
-            reason = f"{type(exc).__name__}: {exc}".strip()
+            article, reason = articles[0], f"{type(exc).__name__}: {exc}".strip()
             failure = await self.db.run(self.jobs.failed, keys[article.id], reason)
             logger.error(
                 "Summarizing article %d (%s) failed, attempt %d: %s",
@@ -248,11 +196,10 @@ class SummaryService:
             return {article.id: failure}
         made = {keys[a.id]: s for a, s in zip(articles, summaries, strict=True)}
         await self.db.run(self._save, made)
-        count = len(articles)
         logger.info(
             "Summarized %d %s (%s) in %.0f ms",
-            count,
-            "article" if count == 1 else "articles",
+            len(articles),
+            "article" if len(articles) == 1 else "articles",
             length.value,
             (time.perf_counter() - started) * 1000,
         )

@@ -15,7 +15,6 @@ from briefbot.bot.callbacks import ADMIN_ACTIONS, Action, decode
 from briefbot.bot.cards import Card, article_card, latest_list
 from briefbot.bot.context import BriefbotContext
 from briefbot.bot.handlers import manage
-from briefbot.bot.menus import register_admin_menu
 from briefbot.bot.replies import edit_card, reply, reply_card, shows, thread_of
 from briefbot.bot.turn import CURRENT, NEWEST, ArticleView, Target
 from briefbot.chats import schedule_for
@@ -45,7 +44,7 @@ async def start(update: Update, context: BriefbotContext) -> None:
         if not context.bot_data.admins.ids:
             await reply(update, context, views.first_admin(user.id))
         elif is_bot_admin(update, context):
-            register_admin_menu(context.application, user.id)
+            context.bot_data.commands.register_admin_menu(context.application, user.id)
     view = await turn.view(NEWEST, summary=False)
     if view.article is None:
         await reply(update, context, views.EMPTY_LIBRARY)

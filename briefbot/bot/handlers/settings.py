@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import time
+from functools import cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
 from telegram import Update
 
 from briefbot.bot import views
@@ -9,9 +13,33 @@ from briefbot.bot.access import can_manage_chat, chat_managers_only, is_bot_admi
 from briefbot.bot.context import BriefbotContext
 from briefbot.bot.handlers.reading import parse_length
 from briefbot.bot.replies import reply, send, thread_of
-from briefbot.bot.timezones import find_zone, read_time
 from briefbot.bot.turn import chat_length
 from briefbot.chats import ChatState, Days
+from briefbot.config import parse_hhmm
+
+
+@cache
+def _zones_by_lower_name() -> dict[str, str]:
+    return {name.lower(): name for name in available_timezones()}
+
+
+def find_zone(text: str) -> str | None:
+    """The canonical IANA name for `text` (any letter case), or None."""
+    name = _zones_by_lower_name().get(text.strip().lower())
+    if name is None:
+        return None
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+    return name
+
+
+def read_time(text: str) -> time | None:
+    try:
+        return parse_hhmm(text)
+    except ValueError:
+        return None
 
 
 async def length_command(update: Update, context: BriefbotContext) -> None:

@@ -14,6 +14,7 @@ import logging
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar, cast
@@ -48,6 +49,7 @@ _MIGRATION_LOCK = 0x62726965  # "brie"
 MAX_ROW_ID = 2**31 - 1
 
 P = ParamSpec("P")
+R = TypeVar("R")
 T = TypeVar("T")
 
 
@@ -58,6 +60,13 @@ def valid_row_id(value: int) -> bool:
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def record(cls: type[R], row: object, **values: Any) -> R:
+    """A plain record (a dataclass) from the row's attributes of the same names; `values`
+    replace some. Callers get records, never live ORM objects."""
+    names = [f.name for f in fields(cls)]  # type: ignore[arg-type]
+    return cls(**{n: getattr(row, n) for n in names if n not in values}, **values)
 
 
 class Base(DeclarativeBase):

@@ -346,3 +346,18 @@ def test_a_second_poller_is_told_apart_and_stops(tmp_path: Path, api):
     for log in logs:
         assert "Traceback" not in log.read_text()
     assert api.conflicts >= 1
+
+
+def test_health_says_whether_a_bot_runs_on_this_host(start_bot, settings_factory, tmp_path: Path):
+    from tests.test_cli import run_cli
+
+    env = {
+        "BRIEFBOT_DATABASE_URL": settings_factory().database_url,
+        "BRIEFBOT_CONFIG": str(tmp_path / "none.toml"),
+    }
+    bot = start_bot()
+    healthy = run_cli("health", env=env, cwd=tmp_path)
+    assert healthy.returncode == 0 and "healthy: polling" in healthy.stdout
+    bot.stop()
+    unhealthy = run_cli("health", env=env, cwd=tmp_path)
+    assert unhealthy.returncode == 1 and "unhealthy" in unhealthy.stdout

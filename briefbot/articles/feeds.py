@@ -15,7 +15,7 @@ from briefbot.articles.fetch import FEED_TYPES, FetchError, FetchLimits, fetch_p
 from briefbot.articles.library import Article, Library
 from briefbot.articles.schema import FeedEntryRow, FeedRow
 from briefbot.articles.text import ArticleRejected, clean_url
-from briefbot.database import Database, utcnow, valid_row_id
+from briefbot.database import Database, record, utcnow, valid_row_id
 
 logger = logging.getLogger(__name__)
 
@@ -48,12 +48,6 @@ class PollResult:
     duplicates: int = 0
     skipped: list[tuple[str, str]] = field(default_factory=list)
     not_modified: bool = False
-
-
-def _feed(row: FeedRow) -> Feed:
-    return Feed(
-        row.id, row.url, row.title, row.etag, row.last_modified, row.checked_at, row.last_error
-    )
 
 
 def parse_feed(body: bytes) -> tuple[str | None, list[FeedEntry]]:
@@ -90,17 +84,19 @@ class Feeds:
                 row = FeedRow(url=url, added_by=added_by)
                 session.add(row)
                 session.flush()
-                return _feed(row), True
+                return record(Feed, row), True
         except IntegrityError:
             with self.db.transaction() as session:
                 existing = session.scalar(select(FeedRow).where(FeedRow.url == url))
                 if existing is None:
                     raise
-                return _feed(existing), False
+                return record(Feed, existing), False
 
     def all(self) -> list[Feed]:
         with self.db.transaction() as session:
-            return [_feed(row) for row in session.scalars(select(FeedRow).order_by(FeedRow.id))]
+            return [
+                record(Feed, row) for row in session.scalars(select(FeedRow).order_by(FeedRow.id))
+            ]
 
     def remove(self, feed_id: int) -> Feed | None:
         if not valid_row_id(feed_id):
@@ -109,7 +105,7 @@ class Feeds:
             row = session.get(FeedRow, feed_id)
             if row is None:
                 return None
-            feed = _feed(row)
+            feed = record(Feed, row)
             session.execute(delete(FeedEntryRow).where(FeedEntryRow.feed_id == feed_id))
             session.delete(row)
             return feed
@@ -146,7 +142,7 @@ class Feeds:
             if etag is not None or last_modified is not None:
                 row.etag, row.last_modified = etag, last_modified
             session.flush()
-            return _feed(row)
+            return record(Feed, row)
 
 
 async def poll_feed(feeds: Feeds, library: Library, feed: Feed, limits: FetchLimits) -> PollResult:

@@ -25,7 +25,7 @@ from briefbot.articles.text import (
     content_hash,
     validate_article,
 )
-from briefbot.database import MAX_ROW_ID, Database, valid_row_id
+from briefbot.database import MAX_ROW_ID, Database, record, valid_row_id
 
 logger = logging.getLogger(__name__)
 
@@ -57,21 +57,6 @@ class ImportReport:
     added: list[Article] = field(default_factory=list)
     duplicates: list[tuple[str, int]] = field(default_factory=list)
     errors: list[tuple[str, str]] = field(default_factory=list)
-
-
-def _article(row: ArticleRow) -> Article:
-    return Article(
-        id=row.id,
-        title=row.title,
-        text=row.text,
-        url=row.url,
-        content_hash=row.content_hash,
-        added_by=row.added_by,
-        added_at=row.added_at,
-        origin=row.origin,
-        author=row.author,
-        published=row.published,
-    )
 
 
 class Library:
@@ -112,7 +97,7 @@ class Library:
                 )
                 session.add(row)
                 session.flush()
-                return AddResult(_article(row), created=True)
+                return AddResult(record(Article, row), created=True)
         except IntegrityError:
             # Another writer stored the same body between our check and our insert.
             with self.db.transaction() as session:
@@ -124,21 +109,21 @@ class Library:
     @staticmethod
     def _by_hash(session: Session, digest: str) -> Article | None:
         row = session.scalar(select(ArticleRow).where(ArticleRow.content_hash == digest))
-        return _article(row) if row else None
+        return record(Article, row) if row else None
 
     def get(self, article_id: int, session: Session | None = None) -> Article | None:
         if not valid_row_id(article_id):
             return None
         with self.db.transaction(session) as s:
             row = s.get(ArticleRow, article_id)
-            return _article(row) if row else None
+            return record(Article, row) if row else None
 
     def get_many(self, article_ids: list[int]) -> list[Article]:
         """The articles that still exist, in the order asked for."""
         wanted = [i for i in article_ids if valid_row_id(i)]
         with self.db.transaction() as session:
             rows = session.scalars(select(ArticleRow).where(ArticleRow.id.in_(wanted)))
-            found = {row.id: _article(row) for row in rows}
+            found = {row.id: record(Article, row) for row in rows}
         return [found[i] for i in wanted if i in found]
 
     def count(self) -> int:
@@ -148,7 +133,7 @@ class Library:
     def latest(self, limit: int = 10, session: Session | None = None) -> list[Article]:
         with self.db.transaction(session) as s:
             rows = s.scalars(select(ArticleRow).order_by(ArticleRow.id.desc()).limit(limit))
-            return [_article(row) for row in rows]
+            return [record(Article, row) for row in rows]
 
     def page(self, number: int, size: int = 10) -> list[Article]:
         """Page `number` (from 0) of the library, newest first."""
@@ -157,7 +142,7 @@ class Library:
             rows = session.scalars(
                 select(ArticleRow).order_by(ArticleRow.id.desc()).offset(number * size).limit(size)
             )
-            return [_article(row) for row in rows]
+            return [record(Article, row) for row in rows]
 
     def after(self, article_id: int, limit: int) -> list[Article]:
         """Articles stored after `article_id`, newest first."""
@@ -168,7 +153,7 @@ class Library:
                 .order_by(ArticleRow.id.desc())
                 .limit(limit)
             )
-            return [_article(row) for row in rows]
+            return [record(Article, row) for row in rows]
 
     def neighbour(
         self, article_id: int, direction: Direction, session: Session | None = None
@@ -182,7 +167,7 @@ class Library:
             query = query.where(ArticleRow.id < article_id).order_by(ArticleRow.id.desc())
         with self.db.transaction(session) as s:
             row = s.scalar(query.limit(1))
-            return _article(row) if row else None
+            return record(Article, row) if row else None
 
     def newest_id(self, session: Session | None = None) -> int:
         with self.db.transaction(session) as s:
@@ -196,7 +181,7 @@ class Library:
             row = session.get(ArticleRow, article_id)
             if row is None:
                 return None
-            article = _article(row)
+            article = record(Article, row)
             session.delete(row)
             session.execute(delete(SummaryRow).where(SummaryRow.content_hash == row.content_hash))
             return article
@@ -212,7 +197,7 @@ class Library:
             if row is None:
                 return None
             row.title = clean
-            return _article(row)
+            return record(Article, row)
 
     # -- summaries ------------------------------------------------------------------------
 

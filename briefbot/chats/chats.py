@@ -16,26 +16,9 @@ from sqlalchemy.orm import Session
 from briefbot.articles import Library
 from briefbot.chats.records import ChatRef, ChatState
 from briefbot.chats.schema import AdminRow, ChatRow, DigestDeliveryRow
-from briefbot.database import Database, utcnow
+from briefbot.database import Database, record, utcnow
 
 logger = logging.getLogger(__name__)
-
-
-def _chat(row: ChatRow) -> ChatState:
-    return ChatState(
-        chat_id=row.chat_id,
-        kind=row.kind,
-        subscribed=row.subscribed,
-        current_article_id=row.current_article_id,
-        timezone=row.timezone,
-        digest_time=row.digest_time,
-        digest_days=row.digest_days or "daily",
-        schedule_changed_at=row.schedule_changed_at,
-        digest_watermark=row.digest_watermark or 0,
-        title=row.title,
-        summary_length=row.summary_length or "standard",
-        digest_thread_id=row.digest_thread_id,
-    )
 
 
 # Settings a chat keeps when its group becomes a supergroup (a new chat id).
@@ -71,7 +54,7 @@ class Chats:
                     s.flush()
                 elif title and row.title != title:
                     row.title = title
-                return _chat(row)
+                return record(ChatState, row)
         except IntegrityError:
             if session is not None:
                 raise
@@ -84,7 +67,7 @@ class Chats:
     def get(self, chat_id: int) -> ChatState | None:
         with self.db.transaction() as session:
             row = session.get(ChatRow, chat_id)
-            return _chat(row) if row else None
+            return record(ChatState, row) if row else None
 
     def set_current(self, chat_id: int, article_id: int, session: Session | None = None) -> None:
         with self.db.transaction(session) as s:
@@ -157,7 +140,7 @@ class Chats:
             else:
                 self._start_schedule(session, row, now)
             session.flush()
-            return _chat(row)
+            return record(ChatState, row)
 
     def forget_digest_topic(self, chat_id: int) -> None:
         """The forum topic the digest went to is gone: send to the main chat from now on."""
@@ -169,7 +152,7 @@ class Chats:
     def subscribed(self) -> list[ChatState]:
         with self.db.transaction() as session:
             rows = session.scalars(select(ChatRow).where(ChatRow.subscribed.is_(True)))
-            return [_chat(row) for row in rows]
+            return [record(ChatState, row) for row in rows]
 
     def migrate(self, old_id: int, new_id: int) -> bool:
         """A group became a supergroup with a new id: the chat keeps its subscription, place

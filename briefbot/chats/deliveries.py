@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from enum import StrEnum
 
 from sqlalchemy import func, select, tuple_, update
@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from briefbot.chats.records import Delivery, DigestRun
 from briefbot.chats.schema import ChatRow, DigestDeliveryRow, DigestRunRow
 from briefbot.coordination import Instances
-from briefbot.database import Database, StoreError, utcnow
+from briefbot.database import Database, StoreError, record, utcnow
 
 
 class DeliveryState(StrEnum):
@@ -45,19 +45,7 @@ class ClaimEntry:
 
 
 def _delivery(row: DigestDeliveryRow) -> Delivery:
-    return Delivery(
-        id=row.id,
-        chat_id=row.chat_id,
-        digest_date=row.digest_date,
-        state=row.state,
-        reason=row.reason,
-        article_ids=tuple(json.loads(row.article_ids or "[]")),
-        parts_total=row.parts_total,
-        parts_sent=row.parts_sent,
-        in_flight=row.in_flight,
-        attempts=row.attempts,
-        owner=row.owner,
-    )
+    return record(Delivery, row, article_ids=tuple(json.loads(row.article_ids or "[]")))
 
 
 class Deliveries:
@@ -72,21 +60,12 @@ class Deliveries:
         created: list[Delivery] = []
         with self.db.transaction() as session:
             for start in range(0, len(entries), CLAIM_ROWS):
+                fresh = {"parts_total": 0, "parts_sent": 0, "in_flight": False, "attempts": 0}
                 rows = [
-                    {
-                        "chat_id": e.chat_id,
-                        "digest_date": e.digest_date,
-                        "state": e.state,
-                        "reason": e.reason,
-                        "article_ids": json.dumps(list(e.article_ids)),
-                        "parts_total": 0,
-                        "parts_sent": 0,
-                        "in_flight": False,
-                        "attempts": 0,
-                        "owner": self.instances.id,
-                        "created_at": now,
-                        "updated_at": now,
-                    }
+                    asdict(e)
+                    | fresh
+                    | {"article_ids": json.dumps(list(e.article_ids)), "owner": self.instances.id}
+                    | {"created_at": now, "updated_at": now}
                     for e in entries[start : start + CLAIM_ROWS]
                 ]
                 statement = (
@@ -99,13 +78,9 @@ class Deliveries:
         return created
 
     def get(self, chat_id: int, digest_date: str) -> Delivery | None:
+        at = (DigestDeliveryRow.chat_id == chat_id, DigestDeliveryRow.digest_date == digest_date)
         with self.db.transaction() as session:
-            row = session.scalar(
-                select(DigestDeliveryRow).where(
-                    DigestDeliveryRow.chat_id == chat_id,
-                    DigestDeliveryRow.digest_date == digest_date,
-                )
-            )
+            row = session.scalar(select(DigestDeliveryRow).where(*at))
             return _delivery(row) if row else None
 
     def existing(self, keys: Iterable[tuple[int, str]]) -> set[tuple[int, str]]:
@@ -189,19 +164,15 @@ class Deliveries:
                 )
             )
 
-    def part_sent(self, delivery_id: int, reason: str | None = None) -> Delivery:
+    def part_sent(self, delivery_id: int, reason: str | None = None) -> None:
         """Record a delivered part; after the last one the digest is sent and the chat's
         watermark moves past its articles, in the same transaction."""
         with self.db.transaction() as session:
             row = self._row(session, delivery_id)
-            row.parts_sent += 1
-            row.in_flight = False
-            if reason:
-                row.reason = reason
+            row.parts_sent, row.in_flight = row.parts_sent + 1, False
+            row.reason = reason or row.reason
             if row.parts_sent >= row.parts_total:
                 self._mark_sent(session, row)
-            session.flush()
-            return _delivery(row)
 
     def part_not_sent(self, delivery_id: int) -> None:
         """The part was refused for sure (an error answer), so it may be tried again."""
@@ -240,19 +211,11 @@ class Deliveries:
 
     def record_run(self, run: DigestRun) -> None:
         with self.db.transaction() as session:
-            session.add(
-                DigestRunRow(
-                    started_at=run.started_at,
-                    finished_at=run.finished_at,
-                    sent=run.sent,
-                    skipped=run.skipped,
-                    failed=run.failed,
-                )
-            )
+            session.add(DigestRunRow(**asdict(run)))
 
     def last_run(self) -> DigestRun | None:
         with self.db.transaction() as session:
             row = session.scalar(select(DigestRunRow).order_by(DigestRunRow.id.desc()).limit(1))
             if row is None:
                 return None
-            return DigestRun(row.started_at, row.finished_at, row.sent, row.skipped, row.failed)
+            return record(DigestRun, row)

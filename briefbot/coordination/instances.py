@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, delete, or_, select, update
 
 from briefbot.coordination.schema import InstanceRow
-from briefbot.database import Database, utcnow
+from briefbot.database import Database, record, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -111,10 +111,7 @@ class Instances:
                 .where(InstanceRow.heartbeat_at >= cutoff)
                 .order_by(InstanceRow.started_at)
             )
-            return [
-                Instance(row.id, row.role, row.host, row.pid, row.model, row.started_at)
-                for row in rows
-            ]
+            return [record(Instance, row) for row in rows]
 
     def served_model(self) -> str | None:
         """The model a live instance (a worker, say) runs, for instances that run none."""

@@ -6,7 +6,8 @@ Briefbot: the real Application and DigestScheduler send one digest to each of N 
 chats, paced at --rate messages/s, while the stand-in answers 429 to anything above
 --headroom x --rate messages in any one-second window, so every burst shows.
 Baseline: what comparable bots do, asyncio.gather(send_message...) through python-telegram-bot's
-AIORateLimiter at the same overall rate, against the same stand-in.
+AIORateLimiter at the same overall rate, against the same stand-in; once with its default
+max_retries=0 (a 429 loses the message) and once with max_retries=3.
 """
 
 from __future__ import annotations
@@ -25,10 +26,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from telegram.error import RetryAfter
 from telegram.ext import AIORateLimiter, ExtBot
 
+from briefbot.chats import ChatRef
 from briefbot.config import Settings
-from briefbot.bot.handlers.digest import SCHEDULER_KEY
-from briefbot.bot.services import BotServices
 from briefbot.models import Summarizer, load_summarizer
+from briefbot.services import Services
 from tests.botapi import FakeBotApi
 from tests.harness import RunningBot
 
@@ -45,24 +46,21 @@ def start_digest_bot(
 ) -> RunningBot:
     """The real bot on a SQLite file in `folder`, with `chats` private chats due at 08:00 UTC
     and one new article, running and ready for `run_due`."""
-    services = BotServices.create(
-        Settings(
-            token=api.token,
-            api_url=api.url,
-            database_url=f"sqlite:///{folder}/bench.db",
-            load_samples=False,
-            send_rate=rate,
-            **settings,
-        ),
-        summarizer,
+    settings = Settings(
+        token=api.token,
+        api_url=api.url,
+        database_url=f"sqlite:///{folder}/bench.db",
+        load_samples=False,
+        send_rate=rate,
+        **settings,
     )
-    store = services.store
+    services = Services.open(settings, role="polling", summarizer=summarizer)
     since = datetime(2026, 1, 1, tzinfo=UTC)
     for chat_id in range(1, chats + 1):
         api.private_chat(chat_id)
-        store.touch_chat(chat_id, "private")
-        store.set_digest_schedule(chat_id, digest_time="08:00", timezone="UTC", now=since)
-    store.add_article("Ferry line opens", ARTICLE)
+        services.chats.touch(ChatRef(chat_id, "private"))
+        services.chats.set_schedule(chat_id, digest_time="08:00", timezone="UTC", now=since)
+    services.library.add("Ferry line opens", ARTICLE)
     bot = RunningBot(services, schedule_digests=False).start()
     while not bot.application.running:
         time.sleep(0.05)
@@ -74,7 +72,7 @@ def briefbot_fanout(chats: int, rate: float, limit: float) -> tuple[float, int, 
     api.rate_limit = limit
     with tempfile.TemporaryDirectory() as folder:
         bot = start_digest_bot(api, folder, chats, rate, load_summarizer("embedded"))
-        scheduler = bot.application.bot_data[SCHEDULER_KEY]
+        scheduler = bot.application.bot_data.scheduler
         started = time.perf_counter()
         counts = bot.call(scheduler.run_due(DUE), 3600)
         elapsed = time.perf_counter() - started
@@ -83,8 +81,9 @@ def briefbot_fanout(chats: int, rate: float, limit: float) -> tuple[float, int, 
     return elapsed, counts.sent, api.rejected_for_rate
 
 
-async def _naive(api: FakeBotApi, chats: int, rate: float) -> tuple[int, int]:
-    bot = ExtBot(api.token, base_url=api.url, rate_limiter=AIORateLimiter(overall_max_rate=rate))
+async def _naive(api: FakeBotApi, chats: int, rate: float, retries: int) -> tuple[int, int]:
+    limiter = AIORateLimiter(overall_max_rate=rate, max_retries=retries)
+    bot = ExtBot(api.token, base_url=api.url, rate_limiter=limiter)
     failed = 0
     async with bot:
 
@@ -99,13 +98,15 @@ async def _naive(api: FakeBotApi, chats: int, rate: float) -> tuple[int, int]:
     return chats - failed, failed
 
 
-def naive_fanout(chats: int, rate: float, limit: float) -> tuple[float, int, int, int]:
+def naive_fanout(
+    chats: int, rate: float, limit: float, retries: int
+) -> tuple[float, int, int, int]:
     api = FakeBotApi().start()
     api.rate_limit = limit
     for chat_id in range(1, chats + 1):
         api.private_chat(chat_id)
     started = time.perf_counter()
-    delivered, lost = asyncio.run(_naive(api, chats, rate))
+    delivered, lost = asyncio.run(_naive(api, chats, rate, retries))
     elapsed = time.perf_counter() - started
     api.stop()
     return elapsed, delivered, lost, api.rejected_for_rate
@@ -130,12 +131,15 @@ def main() -> None:
         f"({achieved / args.rate:.0%} of the configured {args.rate:g}/s), "
         f"{rejected} answered 429 by the stand-in"
     )
-    elapsed, delivered, lost, rejected = naive_fanout(args.baseline_chats, args.rate, limit)
-    print(
-        f"naive gather + AIORateLimiter: {delivered}/{args.baseline_chats} delivered in "
-        f"{elapsed:.1f} s = {delivered / elapsed:.1f} msg/s, {rejected} answered 429, "
-        f"{lost} lost"
-    )
+    for retries in (0, 3):
+        elapsed, delivered, lost, rejected = naive_fanout(
+            args.baseline_chats, args.rate, limit, retries
+        )
+        print(
+            f"naive gather + AIORateLimiter(max_retries={retries}): {delivered}/"
+            f"{args.baseline_chats} delivered in {elapsed:.1f} s = {delivered / elapsed:.1f} "
+            f"msg/s, {rejected} answered 429, {lost} lost"
+        )
 
 
 if __name__ == "__main__":

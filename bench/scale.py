@@ -30,10 +30,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from briefbot.articles import ArticleStore
-from briefbot.models import SummaryLength, load_summarizer
-from briefbot.models.service import SummaryService
+from briefbot.chats import ChatRef
+from briefbot.models import ModelOwner, SummaryLength, load_summarizer
+from briefbot.summaries import SummaryService
 from tests.botapi import FakeBotApi
+from tests.conftest import Store
 from tests.harness import free_port
 from tests.instances import instance_env, start_together
 from tests.postgres import PostgresServer
@@ -46,15 +47,16 @@ ARTICLE = (
 
 
 def _prepare_reading(url: str, api: FakeBotApi, chats: list[int]) -> None:
-    store = ArticleStore.open(url)
-    store.add_article("Ferry line opens", ARTICLE)
+    store = Store.open(url)
+    store.add("Ferry line opens", ARTICLE)
     for chat_id in chats:
         api.private_chat(chat_id)
-        store.touch_chat(chat_id, "private")
+        store.chats.touch(ChatRef(chat_id, "private"))
     # Every summary cached, as the background summarizer leaves them.
-    service = SummaryService(load_summarizer("embedded"), store)
-    asyncio.run(service.summaries_for(store.latest(5), SummaryLength.STANDARD))
-    service.close()
+    owner = ModelOwner(load_summarizer("embedded"))
+    service = SummaryService(store.db, store.library, store.jobs, store.instances, owner)
+    asyncio.run(service.summaries_for(store.library.latest(5), SummaryLength.STANDARD))
+    owner.close()
     store.close()
 
 
@@ -63,13 +65,13 @@ def _prepare_digests(url: str, api: FakeBotApi, chats: list[int]) -> None:
     offset = (6 - now.hour) % 24
     offset = offset - 24 if offset > 14 else offset
     zone = "Etc/GMT" + (f"{-offset:+d}" if offset else "")
-    store = ArticleStore.open(url)
+    store = Store.open(url)
     since = now - timedelta(days=1)
     for chat_id in chats:
         api.private_chat(chat_id)
-        store.touch_chat(chat_id, "private")
-        store.set_digest_schedule(chat_id, digest_time="05:00", timezone=zone, now=since)
-    store.add_article("Ferry line opens", ARTICLE)
+        store.chats.touch(ChatRef(chat_id, "private"))
+        store.chats.set_schedule(chat_id, digest_time="05:00", timezone=zone, now=since)
+    store.add("Ferry line opens", ARTICLE)
     store.close()
 
 

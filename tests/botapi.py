@@ -237,7 +237,9 @@ class FakeBotApi:
         self._cond = threading.Condition()
         self._server = QuietServer(("127.0.0.1", 0), self._handler_class())
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     # -- life cycle ---------------------------------------------------------------------
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
+import pytest
+
 from briefbot.bot.callbacks import Action, encode
 from briefbot.coordination import JobKey
 from briefbot.models import Document, SummaryLength
@@ -103,6 +105,7 @@ def test_flood_limit_is_waited_out(start_bot, api):
     assert calls[1].at - calls[0].at >= 1.0
 
 
+@pytest.mark.slow
 def test_telegram_server_errors_are_retried(start_bot, api):
     bot = start_bot()
     bot.services.library.add("Story", ARTICLE_TEXT)
@@ -122,6 +125,7 @@ def test_telegram_server_errors_are_retried(start_bot, api):
     assert "<b>Story</b>" in texts(reader.say("/summary"))[0]
 
 
+@pytest.mark.slow
 def test_a_reply_whose_answer_timed_out_is_not_sent_twice(start_bot, api):
     # At most once: the request reached Telegram, so the message may well have arrived.
     bot = start_bot(request_timeout=1)

@@ -72,6 +72,7 @@ def run_cli(
         ),
     ],
 )
+@pytest.mark.slow
 def test_invalid_configuration_exits_2_with_one_line(tmp_path: Path, env, message):
     env = {
         "BRIEFBOT_CONFIG": str(tmp_path / "none.toml"),
@@ -158,6 +159,7 @@ def test_summarize_command(tmp_path: Path, capsys):
     assert "cannot read" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_summarize_from_stdin_and_empty_input():
     result = run_cli("summarize", "-", stdin=ARTICLE_TEXT)
     assert result.returncode == 0, result.stderr

@@ -166,6 +166,7 @@ def test_flood_limits_errors_and_blocked_chats(digest_bot, api):
     assert "Sorry" in texts(Talk(api, api.private_chat(READER_ID), READER_ID).say("/stats"))[0]
 
 
+@pytest.mark.slow
 def test_two_thousand_chats_no_loss(digest_bot, api):
     bot = digest_bot(send_rate=5000)
     chats = list(range(10_000, 12_000))
@@ -271,6 +272,7 @@ def test_split_at_article_boundaries_with_valid_html():
     assert numbers == list(range(1, 11))  # every article once, in order, never cut in two
 
 
+@pytest.mark.slow
 def test_digest_commands(digest_bot, api):
     bot = digest_bot()
     bot.scheduler.clock = lambda: MORNING

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from briefbot.cli import main
 from tests.test_cli import run_cli
 
@@ -46,6 +48,7 @@ def test_doctor_reports_failures(tmp_path: Path, monkeypatch, capsys):
     assert "3 checks failed." in out
 
 
+@pytest.mark.slow
 def test_doctor_sees_that_page_extraction_cannot_load(tmp_path: Path):
     # What a stock pip install once did: lxml's HTML cleaner missing, so trafilatura cannot
     # import and no link can be added. The doctor must say so.

@@ -17,6 +17,7 @@ def site():
     server.stop()
 
 
+@pytest.mark.slow
 def test_feed_with_two_entries_then_three(start_bot, api, site):
     bot = start_bot(allow_private_urls=True)
     admin = Talk(api, api.private_chat(ADMIN_ID), ADMIN_ID)
@@ -45,6 +46,7 @@ def test_feed_with_two_entries_then_three(start_bot, api, site):
     assert bot.services.library.count() == 3  # removing a feed keeps its articles
 
 
+@pytest.mark.slow
 def test_bad_feeds_and_non_admins(start_bot, api, site):
     bot = start_bot(allow_private_urls=True)
     admin = Talk(api, api.private_chat(ADMIN_ID), ADMIN_ID)

@@ -35,6 +35,7 @@ def wait_until(condition, timeout: float = 30.0, what: str = "") -> None:
 # -- start-up ---------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_start_up_waits_out_a_failing_bot_api(start_bot, api, caplog):
     caplog.set_level(logging.INFO)
     api.fail_next("getMe", 502, "Bad Gateway", times=4)
@@ -138,6 +139,7 @@ def card_article(card) -> int:
     return int(buttons(card)[0][1].rsplit(":", 1)[1])
 
 
+@pytest.mark.slow
 def test_a_press_behind_a_slow_queue_is_answered_in_time(start_bot, api):
     bot = start_bot()
     bot.services.library.add("Story", ARTICLE_TEXT)
@@ -299,6 +301,7 @@ def _env(api, tmp_path: Path, **extra: str) -> dict[str, str]:
     )
 
 
+@pytest.mark.slow
 def test_a_rejected_token_is_one_line_without_the_token(tmp_path: Path, api):
     env = _env(api, tmp_path, BRIEFBOT_TOKEN="999:wrong-token-value")
     result = subprocess.run(

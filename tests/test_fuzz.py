@@ -6,6 +6,8 @@ import logging
 import random
 import time
 
+import pytest
+
 from briefbot.bot.callbacks import Action, encode
 from tests.conftest import ADMIN_ID, ARTICLE_TEXT
 
@@ -156,6 +158,7 @@ def make_update(rng: random.Random, message_ids: list[tuple[int, int]], chats: l
     }
 
 
+@pytest.mark.slow
 def test_a_thousand_odd_updates_crash_nothing(start_bot, api, caplog):
     caplog.set_level(logging.ERROR)
     # The flood gate is tested on its own (test_first_contact.py); five users sending a

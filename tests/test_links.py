@@ -56,6 +56,7 @@ def test_a_link_becomes_an_article(start_bot, site, admin):
     assert f"Already stored as #{article.id}" in duplicate.params["text"]
 
 
+@pytest.mark.slow
 def test_bad_links_are_explained_and_nothing_is_stored(start_bot, site, admin):
     bot = start_bot(allow_private_urls=True, max_page_bytes=1_000_000, fetch_timeout=5)
     cases = {
@@ -113,6 +114,7 @@ def send_file(api, talk: Talk, name: str, content: bytes, replies: int, **extra)
     return api.wait_for(mark, "sendMessage", replies, chat_id=talk.chat_id)
 
 
+@pytest.mark.slow
 def test_documents_become_articles(start_bot, api, admin):
     from tests.conftest import ARTICLE_TEXT
     from tests.pages import ARTICLE_HTML

@@ -206,6 +206,7 @@ def test_command_menu_registered(library, api):
     ]
 
 
+@pytest.mark.slow
 def test_chat_summary_length(library, reader, api):
     bot, _ = library
     assert "standard (about three sentences)" in texts(reader.say("/length"))[0]

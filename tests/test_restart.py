@@ -10,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import ARTICLE_TEXT, READER_ID, Talk, texts
 
 
@@ -48,6 +50,7 @@ def _stop(process: subprocess.Popen[str]) -> tuple[int, str]:
     return process.returncode, stderr
 
 
+@pytest.mark.slow
 def test_briefbot_run_as_a_newcomer_would(tmp_path: Path, api):
     """`briefbot run` with only a token and an API URL: samples, /start, restart."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("BRIEFBOT_")}

@@ -134,6 +134,7 @@ def test_pulled_models_are_listed_and_found_by_name(
     assert "cannot download 'some/model'" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_service_runs_the_abstractive_model_off_the_loop(database_url: str, bart_folder):
     model = load_summarizer(str(bart_folder))
     store = Store.open(database_url)

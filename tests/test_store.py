@@ -35,12 +35,19 @@ def test_schema_is_migrated_once(database_url: str, store: Store):
     again.close()
 
 
-def test_upgrade_from_the_first_schema_keeps_data(database_url: str):
+def fresh(database_url: str, tmp_path: Path) -> str:
+    """An empty database (the SQLite fixture is a copy of a migrated one)."""
+    return (
+        database_url if database_url.startswith("postgresql") else f"sqlite:///{tmp_path}/new.db"
+    )
+
+
+def test_upgrade_from_the_first_schema_keeps_data(database_url: str, tmp_path: Path):
     from alembic import command
 
     from briefbot.database import alembic_config, create_database_engine
 
-    url = database_url
+    url = fresh(database_url, tmp_path)
     engine = create_database_engine(url)
     command.upgrade(alembic_config(engine), "0001")
     with engine.begin() as connection:
@@ -180,8 +187,9 @@ def test_samples_load_only_into_an_empty_store(store: Store):
     assert load_samples_if_empty(store.library) is None
 
 
-def test_instances_starting_together_migrate_one_after_another(database_url: str):
+def test_instances_starting_together_migrate_one_after_another(database_url: str, tmp_path):
     # Two processes opening a new database at once must not both create the tables.
+    database_url = fresh(database_url, tmp_path)
     results: list[object] = []
 
     def open_store() -> None:

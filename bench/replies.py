@@ -1,0 +1,206 @@
+"""What an update costs: Briefbot's cached /summary against the floor, a minimal bot.
+
+    python bench/replies.py [--requests 300] [--concurrency 8] [--database sqlite|postgresql]
+
+Both bots run as processes of their own against the same Bot API stand-in (real HTTP on
+127.0.0.1, in this process). The floor is a python-telegram-bot Application that answers
+/summary with a constant, nothing else. Briefbot is `briefbot run`, answering a cached /summary
+(the chat, the article and its summary read in one transaction, the chat's place and the
+update's done mark written in another, both off the event loop; the update stored first).
+Latency is from the update being handed to getUpdates to the stand-in receiving sendMessage.
+Each request comes from a chat of its own, so Telegram's per-chat pacing never binds, and the
+overall send rate is set above the request rate.
+
+Then a flood: one chat sends 300 messages at once while other chats ask for a cached summary;
+their latency, the flooder's replies and the button presses answered late are counted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.botapi import FakeBotApi
+from tests.conftest import ARTICLE_TEXT
+
+MINIMAL_BOT = """
+import sys
+from telegram.ext import Application, CommandHandler
+
+async def summary(update, context):
+    await context.bot.send_message(update.effective_chat.id, "A constant summary.")
+
+builder = Application.builder().token(sys.argv[1]).base_url(sys.argv[2])
+app = builder.concurrent_updates(True).build()
+app.add_handler(CommandHandler("summary", summary))
+app.run_polling(poll_interval=0, timeout=10)
+"""
+
+
+def start(command: list[str], env: dict[str, str], api: FakeBotApi, log: Path, ready: str):
+    mark = api.mark()
+    with log.open("ab") as stream:
+        process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=stream)
+    api.wait_for(mark, ready, timeout=180)
+    return process
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.send_signal(signal.SIGTERM)
+    process.wait(timeout=60)
+
+
+def measure(api: FakeBotApi, chats: list[int], concurrency: int) -> list[float]:
+    """Each worker sends /summary from its chats one after another, waiting for each reply."""
+    latencies: list[float] = []
+    lock = threading.Lock()
+    queue = list(chats)
+
+    def worker() -> None:
+        while True:
+            with lock:
+                if not queue:
+                    return
+                chat_id = queue.pop()
+            mark = api.mark()
+            started = time.monotonic()
+            api.send_text(api.chats[chat_id], chat_id, "/summary")
+            [reply] = api.wait_for(mark, "sendMessage", chat_id=chat_id, timeout=60)
+            with lock:
+                latencies.append(reply.at - started)
+
+    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return latencies
+
+
+def report(name: str, latencies: list[float], seconds: float) -> str:
+    q = statistics.quantiles(latencies, n=100)
+    return (
+        f"{name:30} p50 {q[49] * 1000:6.1f} ms  p90 {q[89] * 1000:6.1f} ms  "
+        f"p99 {q[98] * 1000:6.1f} ms  {len(latencies) / seconds:6.1f} replies/s"
+    )
+
+
+def briefbot_env(api: FakeBotApi, url: str, folder: str) -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith("BRIEFBOT_")} | {
+        "BRIEFBOT_TOKEN": api.token,
+        "BRIEFBOT_API_URL": api.url,
+        "BRIEFBOT_DATABASE_URL": url,
+        "BRIEFBOT_LOAD_SAMPLES": "false",
+        "BRIEFBOT_SEND_RATE": "2000",
+        "BRIEFBOT_LOG_LEVEL": "WARNING",
+        "BRIEFBOT_CONFIG": str(Path(folder) / "none.toml"),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8])
+    parser.add_argument("--database", default="", help="a SQLAlchemy URL (default: SQLite)")
+    args = parser.parse_args()
+    api = FakeBotApi().start()
+    folder = tempfile.mkdtemp()
+    url = args.database or f"sqlite:///{folder}/bench.db"
+    env = briefbot_env(api, url, folder)
+    chats = list(range(100_000, 100_000 + args.requests * (1 + len(args.concurrency))))
+    for chat_id in chats:
+        api.private_chat(chat_id)
+    rows = []
+
+    minimal = Path(folder) / "minimal.py"
+    minimal.write_text(MINIMAL_BOT)
+    process = start(
+        [sys.executable, str(minimal), api.token, api.url],
+        env,
+        api,
+        Path(folder) / "m.log",
+        "getUpdates",
+    )
+    try:
+        measure(api, chats[: args.requests // 10], 1)  # warm up
+        for n, concurrency in enumerate(args.concurrency):
+            batch = chats[(n + 1) * args.requests : (n + 2) * args.requests]
+            started = time.monotonic()
+            latencies = measure(api, batch, concurrency)
+            rows.append(
+                report(
+                    f"minimal bot, {concurrency} at once", latencies, time.monotonic() - started
+                )
+            )
+    finally:
+        stop(process)
+
+    from tests.conftest import Store
+
+    store = Store.open(url)
+    store.add("Footbridge opens", ARTICLE_TEXT)
+    store.close()
+    process = start(
+        [sys.executable, "-m", "briefbot", "run"],
+        env,
+        api,
+        Path(folder) / "b.log",
+        "setMyCommands",
+    )
+    try:
+        measure(api, chats[: args.requests // 10], 1)  # warm up: the summary is made, cached
+        for n, concurrency in enumerate(args.concurrency):
+            batch = chats[(n + 1) * args.requests : (n + 2) * args.requests]
+            started = time.monotonic()
+            latencies = measure(api, batch, concurrency)
+            rows.append(
+                report(
+                    f"briefbot cached /summary, {concurrency}",
+                    latencies,
+                    time.monotonic() - started,
+                )
+            )
+        rows.append(flood(api))
+    finally:
+        stop(process)
+        api.stop()
+    print(f"{args.requests} requests each, database {url.split(':')[0]}")
+    print("\n".join(rows))
+
+
+def flood(api: FakeBotApi) -> str:
+    """One chat sends 300 messages at once; five others ask for a cached summary meanwhile."""
+    flooder = api.private_chat(7)
+    mark = api.mark()
+    for n in range(300):
+        api.send_text(flooder, 7, "/summary" if n % 2 else f"hello {n}")
+    others = [api.private_chat(uid) for uid in range(900, 920)]
+    latencies = []
+    for chat in others:
+        started = time.monotonic()
+        m = api.mark()
+        api.send_text(chat, chat["id"], "/summary")
+        [reply] = api.wait_for(m, "sendMessage", chat_id=chat["id"], timeout=60)
+        latencies.append(reply.at - started)
+        time.sleep(0.1)
+    time.sleep(15)
+    to_flooder = [c for c in api.calls_since(mark, "sendMessage") if c.params["chat_id"] == 7]
+    return (
+        f"flood of 300 from one chat: others' cached /summary max {max(latencies) * 1000:.0f} ms, "
+        f"median {statistics.median(latencies) * 1000:.0f} ms; {len(to_flooder)} replies to the "
+        f"flooder; failed Bot API calls {len(api.failed_calls(mark))}"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -129,7 +129,7 @@ def main() -> None:
         env,
         api,
         Path(folder) / "m.log",
-        "getUpdates",
+        "deleteWebhook",
     )
     try:
         measure(api, chats[: args.requests // 10], 1)  # warm up

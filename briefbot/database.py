@@ -156,7 +156,7 @@ def create_database_engine(url: str) -> Engine:
         return create_engine(url, pool_pre_ping=True, pool_size=8)
     except (ImportError, NoSuchModuleError) as exc:
         raise StoreError(
-            f"no database driver for {backend!r} is installed ({exc}); "
+            f"no database driver for {make_url(url).drivername!r} is installed ({exc}); "
             "for PostgreSQL: pip install 'briefbot[postgres]'"
         ) from None
 

@@ -218,3 +218,44 @@ def test_ids_beyond_the_schema_range_are_simply_not_found(store: Store):
     assert store.library.neighbour(huge, "prev").title == "Bridge"
     assert store.library.neighbour(huge, "next") is None
     assert store.library.page(huge) == []
+
+
+def test_a_takeover_counts_an_attempt_only_for_the_update_each_chat_had_in_hand(store: Store):
+    from sqlalchemy import select, update
+
+    from briefbot.coordination.inbox import MAX_ATTEMPTS
+    from briefbot.coordination.schema import UpdateRow
+
+    def message(update_id: int, chat_id: int) -> dict:
+        return {"update_id": update_id, "message": {"chat": {"id": chat_id}, "text": "/x"}}
+
+    store.inbox.record([message(1, 10), message(2, 10), message(3, 10), message(4, 20)])
+
+    def crash() -> None:  # the instance that owned them is gone
+        with store.db.transaction() as session:
+            session.execute(update(UpdateRow).values(owner="gone"))
+
+    def attempts() -> dict[int, tuple[str, int]]:
+        with store.db.transaction() as session:
+            rows = session.execute(
+                select(UpdateRow.update_id, UpdateRow.state, UpdateRow.attempts)
+            )
+            return {update_id: (state, n) for update_id, state, n in rows}
+
+    crash()
+    assert [u["update_id"] for u in store.inbox.take_over()] == [1, 2, 3, 4]
+    assert attempts() == {
+        1: ("received", 1),
+        2: ("received", 0),
+        3: ("received", 0),
+        4: ("received", 1),
+    }
+    store.inbox.done(4)
+    for _ in range(MAX_ATTEMPTS - 1):  # update 1 keeps stopping the process
+        crash()
+        store.inbox.take_over()
+    assert attempts()[1] == ("failed", MAX_ATTEMPTS)
+    assert attempts()[2] == ("received", 0)  # queued behind it, never in hand: not held against it
+    crash()
+    assert [u["update_id"] for u in store.inbox.take_over()] == [2, 3]
+    assert attempts()[2] == ("received", 1)

@@ -149,6 +149,16 @@ class Chats:
                 update(ChatRow).where(ChatRow.chat_id == chat_id).values(digest_thread_id=None)
             )
 
+    def digest_topics(self, chat_ids: list[int]) -> dict[int, int | None]:
+        """The forum topic each chat's digest goes to (None: the main chat)."""
+        with self.db.transaction() as session:
+            rows = session.execute(
+                select(ChatRow.chat_id, ChatRow.digest_thread_id).where(
+                    ChatRow.chat_id.in_(chat_ids)
+                )
+            )
+            return {chat_id: thread for chat_id, thread in rows}
+
     def subscribed(self) -> list[ChatState]:
         with self.db.transaction() as session:
             rows = session.scalars(select(ChatRow).where(ChatRow.subscribed.is_(True)))

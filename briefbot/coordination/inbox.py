@@ -34,8 +34,21 @@ class UpdateState(StrEnum):
     FAILED = "failed"  # given up on
 
 
-# An update that keeps stopping the process (it was taken over this many times) is given up.
-MAX_TAKEOVERS = 5
+# An update that stopped the process this many times is given up.
+MAX_ATTEMPTS = 5
+UPDATE_KINDS = ("message", "edited_message", "channel_post", "callback_query", "my_chat_member")
+
+
+def chat_of(payload: dict[str, Any]) -> int | None:
+    """The chat an update belongs to, from its JSON (a button press: its message's chat)."""
+    for kind in UPDATE_KINDS:
+        body = payload.get(kind)
+        if isinstance(body, dict):
+            holder = body.get("message") if kind == "callback_query" else body
+            chat = holder.get("chat") if isinstance(holder, dict) else None
+            if isinstance(chat, dict) and isinstance(chat.get("id"), int):
+                return int(chat["id"])
+    return None
 
 
 class Inbox:
@@ -54,6 +67,7 @@ class Inbox:
         rows = [
             {
                 "update_id": int(p["update_id"]),
+                "chat_id": chat_of(p),
                 "payload": json.dumps(p, ensure_ascii=False),
                 "state": UpdateState.DROPPED
                 if int(p["update_id"]) in dropped
@@ -86,39 +100,34 @@ class Inbox:
 
     def take_over(self, limit: int = 500) -> list[dict[str, Any]]:
         """Updates left unhandled by an instance that stopped (this one before a restart
-        included), now owned by this instance; each is taken by one instance only."""
+        included), now owned by this instance; each is taken by one instance only.
+
+        A chat's updates are handled one after another, so when an instance stopped, only the
+        first unhandled update of each chat can have been in hand: that one counts an attempt,
+        and one that reaches MAX_ATTEMPTS (it keeps stopping the process) is given up.
+        """
         orphaned = self.instances.orphaned(UpdateRow.owner)
+        waiting = (UpdateRow.state == UpdateState.RECEIVED) & orphaned
+        heads = select(func.min(UpdateRow.update_id)).where(waiting).group_by(UpdateRow.chat_id)
         with self.db.transaction() as session:
+            session.execute(
+                update(UpdateRow)
+                .where(UpdateRow.update_id.in_(heads.scalar_subquery()), waiting)
+                .values(attempts=UpdateRow.attempts + 1)
+            )
             failed = self.db.changed(
                 session,
                 update(UpdateRow)
-                .where(
-                    UpdateRow.state == UpdateState.RECEIVED,
-                    UpdateRow.attempts >= MAX_TAKEOVERS,
-                    orphaned,
-                )
+                .where(waiting, UpdateRow.attempts >= MAX_ATTEMPTS)
                 .values(state=UpdateState.FAILED, updated_at=utcnow()),
             )
             if failed:
                 logger.error("Gave up on %d updates that stopped the bot repeatedly", failed)
-            wanted = (
-                select(UpdateRow.update_id)
-                .where(UpdateRow.state == UpdateState.RECEIVED, orphaned)
-                .order_by(UpdateRow.update_id)
-                .limit(limit)
-            )
+            wanted = select(UpdateRow.update_id).where(waiting).order_by(UpdateRow.update_id)
             payloads = session.scalars(
                 update(UpdateRow)
-                .where(
-                    UpdateRow.update_id.in_(wanted),
-                    UpdateRow.state == UpdateState.RECEIVED,
-                    orphaned,
-                )
-                .values(
-                    owner=self.instances.id,
-                    attempts=UpdateRow.attempts + 1,
-                    updated_at=utcnow(),
-                )
+                .where(UpdateRow.update_id.in_(wanted.limit(limit).scalar_subquery()), waiting)
+                .values(owner=self.instances.id, updated_at=utcnow())
                 .returning(UpdateRow.payload)
             ).all()
         updates = sorted((json.loads(p) for p in payloads), key=lambda u: u["update_id"])

@@ -31,6 +31,7 @@ class UpdateRow(Base):
     __tablename__ = "updates"
 
     update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    chat_id: Mapped[int | None] = mapped_column(BigInteger)
     payload: Mapped[str] = mapped_column(Text)
     state: Mapped[str] = mapped_column(String(12), index=True)
     owner: Mapped[str | None] = mapped_column(String(64))

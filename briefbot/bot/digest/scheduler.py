@@ -52,13 +52,6 @@ class RunCounts:
     failed: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class Work:
-    delivery: Delivery
-    day: date
-    thread_id: int | None
-
-
 class DigestScheduler:
     def __init__(
         self,
@@ -95,9 +88,9 @@ class DigestScheduler:
 
     # -- deciding (on the database's threads) ----------------------------------------------
 
-    def _entries(self, now: datetime) -> tuple[list[ClaimEntry], dict[int, int | None]]:
+    def _entries(self, now: datetime) -> list[ClaimEntry]:
         """Claims for the chats whose digest is due now (with their articles), and skips for
-        those missed for good; and each chat's forum topic."""
+        those missed for good."""
         services = self.services
         settings = services.settings
         grace = timedelta(minutes=settings.digest_grace_minutes)
@@ -114,42 +107,22 @@ class DigestScheduler:
             (chat.chat_id, day.isoformat()) for chat, day, _ in candidates
         )
         entries: list[ClaimEntry] = []
-        topics: dict[int, int | None] = {}
+        skip = DeliveryState.SKIPPED
         for chat, day, instant in candidates:
-            if (chat.chat_id, day.isoformat()) in existing:
+            key = (chat.chat_id, day.isoformat())
+            if key in existing:
                 continue
-            topics[chat.chat_id] = chat.digest_thread_id
-            late = now - instant
-            if late > grace:
-                minutes = int(late.total_seconds() // 60)
+            if now - instant > grace:
+                minutes = int((now - instant).total_seconds() // 60)
                 reason = f"missed: {minutes} min late, past the grace"
-                entries.append(
-                    ClaimEntry(
-                        chat.chat_id, day.isoformat(), state=DeliveryState.SKIPPED, reason=reason
-                    )
-                )
+                entries.append(ClaimEntry(*key, state=skip, reason=reason))
                 continue
             articles = services.library.after(chat.digest_watermark, settings.digest_max_articles)
             if articles or settings.digest_empty_message:
-                ids = tuple(a.id for a in articles)
-                entries.append(ClaimEntry(chat.chat_id, day.isoformat(), article_ids=ids))
+                entries.append(ClaimEntry(*key, article_ids=tuple(a.id for a in articles)))
             else:
-                entries.append(
-                    ClaimEntry(
-                        chat.chat_id,
-                        day.isoformat(),
-                        state=DeliveryState.SKIPPED,
-                        reason="nothing new",
-                    )
-                )
-        return entries, topics
-
-    def _topics(self, chat_ids: list[int]) -> dict[int, int | None]:
-        topics = {}
-        for chat_id in chat_ids:
-            chat = self.services.chats.get(chat_id)
-            topics[chat_id] = chat.digest_thread_id if chat else None
-        return topics
+                entries.append(ClaimEntry(*key, state=skip, reason="nothing new"))
+        return entries
 
     # -- running ----------------------------------------------------------------------------
 
@@ -170,7 +143,7 @@ class DigestScheduler:
                 if interrupted:
                     worked = True
                     await self._fan_out(interrupted, counts)
-            entries, topics = await db.run(self._entries, now)
+            entries = await db.run(self._entries, now)
             # Claimed a chunk at a time, in an order of its own: several instances running
             # this at once take different chunks and share the fan-out.
             self._random.shuffle(entries)
@@ -181,12 +154,8 @@ class DigestScheduler:
                 claimed = await db.run(
                     self.services.deliveries.claim_many, entries[start : start + chunk]
                 )
-                counts.skipped += sum(1 for d in claimed if d.state == DeliveryState.SKIPPED)
-                work = [
-                    Work(d, date.fromisoformat(d.digest_date), topics.get(d.chat_id))
-                    for d in claimed
-                    if d.state != DeliveryState.SKIPPED
-                ]
+                work = [d for d in claimed if d.state != DeliveryState.SKIPPED]
+                counts.skipped += len(claimed) - len(work)
                 if work:
                     worked = True
                     await self._fan_out(work, counts)
@@ -204,53 +173,57 @@ class DigestScheduler:
             )
         return counts
 
-    async def _interrupted(self) -> list[Work]:
-        db = self.services.db
-        taken = await db.run(self.services.deliveries.take_over_unfinished)
-        topics = await db.run(self._topics, [d.chat_id for d in taken])
+    async def _interrupted(self) -> list[Delivery]:
+        taken = await self.services.db.run(self.services.deliveries.take_over_unfinished)
         for delivery in taken:
             logger.info(
                 "Resuming the digest for chat %s (%s)", delivery.chat_id, delivery.digest_date
             )
-        return [Work(d, date.fromisoformat(d.digest_date), topics.get(d.chat_id)) for d in taken]
+        return taken
 
-    async def _fan_out(self, work: list[Work], counts: RunCounts) -> None:
-        services = self.services
-        ids = sorted({i for item in work for i in item.delivery.article_ids})
-        articles = {a.id: a for a in await services.db.run(services.library.get_many, ids)}
+    async def _fan_out(self, work: list[Delivery], counts: RunCounts) -> None:
+        services, db = self.services, self.services.db
+        ids = sorted({i for delivery in work for i in delivery.article_ids})
+        articles = {a.id: a for a in await db.run(services.library.get_many, ids)}
+        topics = await db.run(services.chats.digest_topics, [d.chat_id for d in work])
         # Every summary the digests need, in one batched model call before sending starts.
         summaries = await services.summaries.summaries_for(list(articles.values()), DIGEST_LENGTH)
 
-        queue: asyncio.Queue[Work] = asyncio.Queue()
-        for item in work:
-            queue.put_nowait(item)
+        queue: asyncio.Queue[Delivery] = asyncio.Queue()
+        for delivery in work:
+            queue.put_nowait(delivery)
 
         async def worker() -> None:
             while not self._stopping:
                 try:
-                    item = queue.get_nowait()
+                    delivery = queue.get_nowait()
                 except asyncio.QueueEmpty:
                     return
                 items = [
                     DigestItem(articles[i], _text(summaries.get(i)))
-                    for i in item.delivery.article_ids
+                    for i in delivery.article_ids
                     if i in articles
                 ]
-                await self._deliver(item, compose(item.day, items), counts)
+                day = date.fromisoformat(delivery.digest_date)
+                topic = topics.get(delivery.chat_id)
+                await self._deliver(delivery, compose(day, items), topic, counts)
 
         await asyncio.gather(*(worker() for _ in range(min(self.workers, len(work)))))
 
-    async def _deliver(self, item: Work, messages: list[DigestMessage], counts: RunCounts) -> None:
+    async def _deliver(
+        self,
+        delivery: Delivery,
+        messages: list[DigestMessage],
+        topic: int | None,
+        counts: RunCounts,
+    ) -> None:
         try:
-            outcome = await self.sender.deliver(item.delivery, messages, item.thread_id)
+            outcome = await self.sender.deliver(delivery, messages, topic)
         except Exception:
-            logger.exception("Digest for chat %s failed", item.delivery.chat_id)
-            await self.services.db.run(
-                self.services.deliveries.finish,
-                item.delivery.id,
-                DeliveryState.FAILED,
-                "internal error",
-            )
+            logger.exception("Digest for chat %s failed", delivery.chat_id)
+            deliveries = self.services.deliveries
+            failed = DeliveryState.FAILED
+            await self.services.db.run(deliveries.finish, delivery.id, failed, "internal error")
             counts.failed += 1
             return
         if outcome is DeliveryOutcome.SENT:

@@ -223,7 +223,7 @@ def test_ids_beyond_the_schema_range_are_simply_not_found(store: Store):
 def test_a_takeover_counts_an_attempt_only_for_the_update_each_chat_had_in_hand(store: Store):
     from sqlalchemy import select, update
 
-    from briefbot.coordination.inbox import MAX_ATTEMPTS
+    from briefbot.coordination.inbox import MAX_UPDATE_ATTEMPTS
     from briefbot.coordination.schema import UpdateRow
 
     def message(update_id: int, chat_id: int) -> dict:
@@ -251,10 +251,10 @@ def test_a_takeover_counts_an_attempt_only_for_the_update_each_chat_had_in_hand(
         4: ("received", 1),
     }
     store.inbox.done(4)
-    for _ in range(MAX_ATTEMPTS - 1):  # update 1 keeps stopping the process
+    for _ in range(MAX_UPDATE_ATTEMPTS - 1):  # update 1 keeps stopping the process
         crash()
         store.inbox.take_over()
-    assert attempts()[1] == ("failed", MAX_ATTEMPTS)
+    assert attempts()[1] == ("failed", MAX_UPDATE_ATTEMPTS)
     assert attempts()[2] == ("received", 0)  # queued behind it, never in hand: not held against it
     crash()
     assert [u["update_id"] for u in store.inbox.take_over()] == [2, 3]

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import update
 
 from briefbot.coordination import JobKey, SummaryFailure
-from briefbot.coordination.jobs import MAX_ATTEMPTS
+from briefbot.coordination.jobs import MAX_SUMMARY_ATTEMPTS
 from briefbot.coordination.schema import SummaryJobRow
 from briefbot.models import Document, ModelLoadError, ModelOwner, SummaryLength, load_summarizer
 from briefbot.models.sentences import split_sentences
@@ -187,13 +187,13 @@ def test_a_summary_that_keeps_stopping_the_process_is_given_up(store):
         (second.id, "standard", True),
     ]
     # Alone, three times: it is what stops the process, so it is marked failed.
-    for _ in range(MAX_ATTEMPTS):
+    for _ in range(MAX_SUMMARY_ATTEMPTS):
         assert jobs.claim([(one, first.id)]) == {one}
         _process_dies(store)
     assert jobs.claim([(one, first.id)]) == set()
     assert jobs.crashed_too_often() == 1
     failure = jobs.failure(one)
     assert failure is not None and failure.retry_at is None
-    assert "stopped" in failure.reason and failure.attempts == MAX_ATTEMPTS
+    assert "stopped" in failure.reason and failure.attempts == MAX_SUMMARY_ATTEMPTS
     # The other article of that batch is untouched by its neighbour's record.
     assert jobs.claim([(two, second.id)]) == {two}

@@ -35,7 +35,7 @@ class UpdateState(StrEnum):
 
 
 # An update that stopped the process this many times is given up.
-MAX_ATTEMPTS = 5
+MAX_UPDATE_ATTEMPTS = 5
 UPDATE_KINDS = ("message", "edited_message", "channel_post", "callback_query", "my_chat_member")
 
 
@@ -104,7 +104,7 @@ class Inbox:
 
         A chat's updates are handled one after another, so when an instance stopped, only the
         first unhandled update of each chat can have been in hand: that one counts an attempt,
-        and one that reaches MAX_ATTEMPTS (it keeps stopping the process) is given up.
+        and one that reaches MAX_UPDATE_ATTEMPTS (it keeps stopping the process) is given up.
         """
         orphaned = self.instances.orphaned(UpdateRow.owner)
         waiting = (UpdateRow.state == UpdateState.RECEIVED) & orphaned
@@ -118,7 +118,7 @@ class Inbox:
             failed = self.db.changed(
                 session,
                 update(UpdateRow)
-                .where(waiting, UpdateRow.attempts >= MAX_ATTEMPTS)
+                .where(waiting, UpdateRow.attempts >= MAX_UPDATE_ATTEMPTS)
                 .values(state=UpdateState.FAILED, updated_at=utcnow()),
             )
             if failed:

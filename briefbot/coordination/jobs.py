@@ -32,7 +32,7 @@ class JobState(StrEnum):
 
 
 # A summary whose computation stops the process this many times (run alone) is given up.
-MAX_ATTEMPTS = 3
+MAX_SUMMARY_ATTEMPTS = 3
 # After the n-th failure the summary is tried again this much later (none after the last).
 RETRY_AFTER = (timedelta(minutes=5), timedelta(hours=1))
 
@@ -78,7 +78,7 @@ class SummaryJobs:
                 # batch, any of the others may have been what stopped the process.
                 takeover = (
                     (SummaryJobRow.state == JobState.RUNNING)
-                    & ~(SummaryJobRow.solo & (SummaryJobRow.attempts >= MAX_ATTEMPTS - 1))
+                    & ~(SummaryJobRow.solo & (SummaryJobRow.attempts >= MAX_SUMMARY_ATTEMPTS - 1))
                     & self.instances.orphaned(SummaryJobRow.owner)
                 ) | (SummaryJobRow.state == JobState.QUEUED)
                 due: ColumnElement[bool] = (SummaryJobRow.state == JobState.FAILED) & (
@@ -195,8 +195,8 @@ class SummaryJobs:
             return SummaryFailure(row.reason, attempts, row.retry_at)
 
     def crashed_too_often(self) -> int:
-        """A summary whose computation was interrupted MAX_ATTEMPTS times (say, the process was
-        killed for memory each time) is marked failed instead of being tried forever."""
+        """A summary whose computation was interrupted MAX_SUMMARY_ATTEMPTS times (say, the
+        process was killed for memory each time) is marked failed, not tried forever."""
         with self.db.transaction() as session:
             return self.db.changed(
                 session,
@@ -204,7 +204,7 @@ class SummaryJobs:
                 .where(
                     SummaryJobRow.state == JobState.RUNNING,
                     SummaryJobRow.solo,
-                    SummaryJobRow.attempts >= MAX_ATTEMPTS - 1,
+                    SummaryJobRow.attempts >= MAX_SUMMARY_ATTEMPTS - 1,
                     self.instances.orphaned(SummaryJobRow.owner),
                 )
                 .values(
@@ -213,7 +213,7 @@ class SummaryJobs:
                     attempts=SummaryJobRow.attempts + 1,
                     retry_at=None,
                     reason="the summarizer stopped (crashed or was killed) on this article "
-                    f"{MAX_ATTEMPTS} times",
+                    f"{MAX_SUMMARY_ATTEMPTS} times",
                     updated_at=utcnow(),
                 ),
             )

@@ -74,9 +74,10 @@ class DigestSender:
             for attempt in range(1, self.attempts + 1):
                 if self.limiter is not None:
                     await self.limiter.acquire(chat_id)
-                await db.run(deliveries.start_part, delivery.id, len(messages))
                 try:
                     async with self._open:
+                        # As late as can be: from this mark on, a crash counts the part sent.
+                        await db.run(deliveries.start_part, delivery.id, len(messages))
                         await self.bot.send_message(
                             chat_id,
                             message.text,

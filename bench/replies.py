@@ -31,7 +31,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.botapi import FakeBotApi
-from tests.conftest import ARTICLE_TEXT
+from tests.conftest import ARTICLE_TEXT, Store
 
 MINIMAL_BOT = """
 import sys
@@ -107,6 +107,37 @@ def briefbot_env(api: FakeBotApi, url: str, folder: str) -> dict[str, str]:
     }
 
 
+def run(
+    name: str,
+    command: list[str],
+    ready: str,
+    api: FakeBotApi,
+    env: dict[str, str],
+    folder: str,
+    chats: list[int],
+    levels: list[int],
+    requests: int,
+    *,
+    flooded: bool = False,
+) -> list[str]:
+    """Start a bot, warm it up, then measure each concurrency level on fresh chats."""
+    rows = []
+    process = start(command, env, api, Path(folder) / f"{name.split(maxsplit=1)[0]}.log", ready)
+    try:
+        measure(api, chats[: requests // 10], 1)  # warm up (Briefbot: the summary is cached)
+        for n, concurrency in enumerate(levels):
+            batch = chats[(n + 1) * requests : (n + 2) * requests]
+            started = time.monotonic()
+            latencies = measure(api, batch, concurrency)
+            label = f"{name}, {concurrency} at once"
+            rows.append(report(label, latencies, time.monotonic() - started))
+        if flooded:
+            rows.append(flood(api))
+    finally:
+        stop(process)
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=300)
@@ -120,66 +151,24 @@ def main() -> None:
     chats = list(range(100_000, 100_000 + args.requests * (1 + len(args.concurrency))))
     for chat_id in chats:
         api.private_chat(chat_id)
-    rows = []
-
     minimal = Path(folder) / "minimal.py"
     minimal.write_text(MINIMAL_BOT)
-    process = start(
-        [sys.executable, str(minimal), api.token, api.url],
-        env,
-        api,
-        Path(folder) / "m.log",
-        "deleteWebhook",
-    )
-    try:
-        measure(api, chats[: args.requests // 10], 1)  # warm up
-        for n, concurrency in enumerate(args.concurrency):
-            batch = chats[(n + 1) * args.requests : (n + 2) * args.requests]
-            started = time.monotonic()
-            latencies = measure(api, batch, concurrency)
-            rows.append(
-                report(
-                    f"minimal bot, {concurrency} at once", latencies, time.monotonic() - started
-                )
-            )
-    finally:
-        stop(process)
-
-    from tests.conftest import Store
-
     store = Store.open(url)
     store.add("Footbridge opens", ARTICLE_TEXT)
     store.close()
-    process = start(
-        [sys.executable, "-m", "briefbot", "run"],
-        env,
-        api,
-        Path(folder) / "b.log",
-        "setMyCommands",
-    )
-    try:
-        measure(api, chats[: args.requests // 10], 1)  # warm up: the summary is made, cached
-        for n, concurrency in enumerate(args.concurrency):
-            batch = chats[(n + 1) * args.requests : (n + 2) * args.requests]
-            started = time.monotonic()
-            latencies = measure(api, batch, concurrency)
-            rows.append(
-                report(
-                    f"briefbot cached /summary, {concurrency}",
-                    latencies,
-                    time.monotonic() - started,
-                )
-            )
-        rows.append(flood(api))
-    finally:
-        stop(process)
-        api.stop()
+    common = (api, env, folder, chats, args.concurrency, args.requests)
+    rows = run("minimal bot", [sys.executable, str(minimal), api.token, api.url],
+               "deleteWebhook", *common)  # fmt: skip
+    rows += run("briefbot cached /summary", [sys.executable, "-m", "briefbot", "run"],
+                "setMyCommands", *common, flooded=True)  # fmt: skip
+    api.stop()
     print(f"{args.requests} requests each, database {url.split(':')[0]}")
     print("\n".join(rows))
 
 
 def flood(api: FakeBotApi) -> str:
-    """One chat sends 300 messages at once; five others ask for a cached summary meanwhile."""
+    """One chat sends 300 messages at once; twenty others ask for a cached summary meanwhile,
+    0.1 s apart."""
     flooder = api.private_chat(7)
     mark = api.mark()
     for n in range(300):

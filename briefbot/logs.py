@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sys
@@ -48,8 +49,21 @@ class Redacting(logging.Formatter):
         return line
 
 
+class QuietStreamHandler(logging.StreamHandler):
+    """A stream handler whose own failures (a closed or full stream) are reported without the
+    record's raw arguments: logging's default report prints them unformatted, token and all."""
+
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 (logging's name)
+        if logging.raiseExceptions and sys.stderr is not None:
+            error = sys.exc_info()[1]
+            with contextlib.suppress(Exception):  # stderr itself is gone: nothing to do
+                sys.stderr.write(
+                    f"--- Logging error in {record.name}: {type(error).__name__} ---\n"
+                )
+
+
 def configure_logging(level: str, fmt: str = "text", secrets: Sequence[str] = ()) -> None:
-    handler = logging.StreamHandler(sys.stderr)
+    handler = QuietStreamHandler(sys.stderr)
     inner: logging.Formatter = (
         JsonFormatter()
         if fmt == "json"

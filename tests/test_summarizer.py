@@ -125,6 +125,28 @@ def test_service_runs_the_model_off_the_loop_once_per_summary(summarizer, store)
     service.owner.close()
 
 
+def test_a_summary_finished_elsewhere_after_a_look_is_not_made_again(
+    summarizer, store, monkeypatch
+):
+    """Another instance saves the summary (and drops its job) between this one's look at the
+    cache and its claim: the claim finds it and the model does not run."""
+    recording = RecordingSummarizer(summarizer)
+    service = summary_service(store, recording)
+    article = store.add("Bridge", ARTICLE_TEXT)
+    store.library.save_summary(article.content_hash, recording.name, "standard", "Made there.")
+    real_summary, looks = store.library.summary, []
+
+    def summary_missed_by_the_first_look(*args, **kwargs):
+        looks.append(args)
+        return None if len(looks) == 1 else real_summary(*args, **kwargs)
+
+    monkeypatch.setattr(store.library, "summary", summary_missed_by_the_first_look)
+    assert asyncio.run(service.summary_for(article, STANDARD)) == "Made there."
+    assert recording.calls == []
+    assert store.jobs.failure(JobKey(article.content_hash, recording.name, "standard")) is None
+    service.owner.close()
+
+
 def test_service_reports_a_failing_model(summarizer, store):
     recording = RecordingSummarizer(summarizer)
     recording.fail = True

@@ -4,6 +4,7 @@ digest composition, the flood gate's verdicts, and the logging's token redaction
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
 from datetime import UTC, date, datetime
 
@@ -15,7 +16,7 @@ from briefbot.articles import Article
 from briefbot.bot.callbacks import Action, ButtonPress, decode, encode
 from briefbot.bot.digest.compose import DigestItem, compose
 from briefbot.bot.ratelimit import TelegramRateLimiter, TokenBucket, may_have_arrived
-from briefbot.logs import JsonFormatter, Redacting
+from briefbot.logs import JsonFormatter, QuietStreamHandler, Redacting
 
 
 def test_callback_data_round_trips_and_refuses_anything_else():
@@ -121,6 +122,7 @@ def test_the_token_never_reaches_a_log_line(capsys):
     handler.setFormatter(Redacting(JsonFormatter(), [token]))
     log = logging.getLogger("test.redaction")
     log.addHandler(handler)
+    log.propagate = False
     try:
         log.error("GET https://api.telegram.org/bot%s/getMe", token.replace(":", "%3A"))
         try:
@@ -129,5 +131,25 @@ def test_the_token_never_reaches_a_log_line(capsys):
             log.exception("failed")
     finally:
         log.removeHandler(handler)
+        log.propagate = True
     err = capsys.readouterr().err
     assert "secret-part" not in err and err.count("<token>") == 2
+
+
+def test_a_failing_log_stream_does_not_print_the_token(capsys):
+    token = "123456:secret-part"
+    closed = io.StringIO()
+    closed.close()
+    handler = QuietStreamHandler(closed)
+    handler.setFormatter(Redacting(logging.Formatter("%(message)s"), [token]))
+    log = logging.getLogger("test.closed-stream")
+    log.addHandler(handler)
+    log.propagate = False
+    try:
+        log.error("GET https://api.telegram.org/bot%s/getMe", token)
+    finally:
+        log.removeHandler(handler)
+        log.propagate = True
+    err = capsys.readouterr().err
+    assert "secret-part" not in err
+    assert "Logging error in test.closed-stream: ValueError" in err

@@ -57,7 +57,11 @@ class SummaryJobs:
         self.instances = instances
 
     def claim(
-        self, keys: Sequence[tuple[JobKey, int]], *, retry_failed: bool = False
+        self,
+        keys: Sequence[tuple[JobKey, int]],
+        *,
+        retry_failed: bool = False,
+        session: Session | None = None,
     ) -> set[JobKey]:
         """Claim the summaries to compute; returns the keys this instance now owns.
 
@@ -68,10 +72,10 @@ class SummaryJobs:
         me = self.instances.id
         solo = len(keys) == 1
         owned: set[JobKey] = set()
-        with self.db.transaction() as session:
+        with self.db.transaction(session) as s:
             for key, article_id in keys:
                 new = self._new_job(key, article_id, JobState.RUNNING, me, solo=solo)
-                if session.scalar(new.returning(SummaryJobRow.content_hash)) is not None:
+                if s.scalar(new.returning(SummaryJobRow.content_hash)) is not None:
                     owned.add(key)
                     continue
                 # An interruption counts against a summary only when it ran alone: in a
@@ -87,7 +91,7 @@ class SummaryJobs:
                 if retry_failed:
                     due = SummaryJobRow.state == JobState.FAILED
                 taken = self.db.changed(
-                    session,
+                    s,
                     update(SummaryJobRow)
                     .where(*self._match(key), takeover | due)
                     .values(

@@ -149,9 +149,7 @@ class SummaryService:
         if self.owner is None:
             raise SummaryUnavailable("this instance runs no model")
         keys = {a.id: JobKey(a.content_hash, self.owner.name, length.value) for a in articles}
-        owned = await self.db.run(
-            self.jobs.claim, [(keys[a.id], a.id) for a in articles], retry_failed=retry_failed
-        )
+        owned = await self.db.run(self._claim, articles, keys, retry_failed)
         mine = [a for a in articles if keys[a.id] in owned]
         others = [a for a in articles if keys[a.id] not in owned]
         states = await self.db.run(self._states, [keys[a.id] for a in others])
@@ -162,6 +160,25 @@ class SummaryService:
         if mine:
             result |= await self._run_model(self.owner, mine, length, keys, reader)
         return result
+
+    def _claim(
+        self, articles: Sequence[Article], keys: dict[int, JobKey], retry_failed: bool
+    ) -> set[JobKey]:
+        """The summaries this instance is to make. The cache is read after the claim, in the
+        same transaction: one finished elsewhere since the caller last looked (its job row
+        gone with it) is then not made a second time."""
+        with self.db.transaction() as session:
+            claimed = self.jobs.claim(
+                [(keys[a.id], a.id) for a in articles], retry_failed=retry_failed, session=session
+            )
+            made_meanwhile = {
+                key
+                for key in claimed
+                if self.library.summary(key.content_hash, key.model, key.length, session)
+            }
+            for key in made_meanwhile:
+                self.jobs.succeeded(key, session)
+            return claimed - made_meanwhile
 
     async def _run_model(
         self,

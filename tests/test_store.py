@@ -122,6 +122,16 @@ def test_chat_state(store: Store):
     assert store.chats.counts() == (1, 1)
 
 
+def test_a_place_on_an_article_deleted_meanwhile_is_lost_not_an_error(store: Store):
+    # A reader's update read the article; an admin deleted it before the reader's update
+    # wrote the chat's new place (found by tests/test_fuzz.py).
+    store.chats.touch(ChatRef(5, "private"))
+    article = store.library.add("T", ARTICLE_TEXT).article
+    store.library.delete(article.id)
+    store.chats.set_current(5, article.id)
+    assert store.chats.touch(ChatRef(5, "private")).current_article_id is None
+
+
 def test_summary_cache_is_keyed_by_content_model_and_length(store: Store):
     store.library.save_summary("hash", "model-a", "standard", "A summary.")
     assert store.library.summary("hash", "model-a", "standard") == "A summary."

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import column, delete, func, select, table, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -19,6 +20,8 @@ from briefbot.chats.schema import AdminRow, ChatRow, DigestDeliveryRow
 from briefbot.database import Database, record, utcnow
 
 logger = logging.getLogger(__name__)
+
+_ARTICLE_IDS = table("articles", column("id"))
 
 
 # Settings a chat keeps when its group becomes a supergroup (a new chat id).
@@ -74,7 +77,7 @@ class Chats:
             s.execute(
                 update(ChatRow)
                 .where(ChatRow.chat_id == chat_id)
-                .values(current_article_id=article_id, updated_at=utcnow())
+                .values(current_article_id=_existing_article(article_id), updated_at=utcnow())
             )
 
     def set_length(self, chat_id: int, length: str) -> None:
@@ -230,3 +233,9 @@ class Admins:
         with self.db.transaction() as session:
             statement = delete(AdminRow).where(AdminRow.user_id == user_id)
             return bool(self.db.changed(session, statement))
+
+
+def _existing_article(article_id: int) -> Any:
+    """`article_id`, or NULL when an admin deleted the article after the update read it
+    (the chat loses its place, as a deletion does to every chat reading it)."""
+    return select(_ARTICLE_IDS.c.id).where(_ARTICLE_IDS.c.id == article_id).scalar_subquery()

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from briefbot.articles import Library
 from briefbot.chats.records import ChatRef, ChatState
 from briefbot.chats.schema import AdminRow, ChatRow, DigestDeliveryRow
-from briefbot.database import Database, record, utcnow
+from briefbot.database import Database, record, table_of, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -75,7 +75,7 @@ class Chats:
     def set_current(self, chat_id: int, article_id: int, session: Session | None = None) -> None:
         with self.db.transaction(session) as s:
             s.execute(
-                update(ChatRow)
+                update(table_of(ChatRow))
                 .where(ChatRow.chat_id == chat_id)
                 .values(current_article_id=_existing_article(article_id), updated_at=utcnow())
             )

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from briefbot.coordination.instances import Instances
 from briefbot.coordination.schema import UpdateRow
-from briefbot.database import Database, utcnow
+from briefbot.database import Database, table_of, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -82,18 +82,17 @@ class Inbox:
         if not rows:
             return set()
         statement = (
-            self.db.insert(UpdateRow)
-            .values(rows)
+            self.db.insert(table_of(UpdateRow))
             .on_conflict_do_nothing(index_elements=["update_id"])
             .returning(UpdateRow.update_id)
         )
         with self.db.transaction() as session:
-            return set(session.scalars(statement)) - dropped
+            return set(session.scalars(statement, rows)) - dropped
 
     def done(self, update_id: int, session: Session | None = None) -> None:
         with self.db.transaction(session) as s:
             s.execute(
-                update(UpdateRow)
+                update(table_of(UpdateRow))
                 .where(UpdateRow.update_id == update_id)
                 .values(state=UpdateState.DONE, updated_at=utcnow())
             )

@@ -1,5 +1,7 @@
-"""Tiny randomly initialised BART and T5 models with a tokenizer trained here, saved to disk
-and loaded back through the same code path as a real model."""
+"""Tiny randomly initialised BART, T5, Llama and Qwen2 models with a tokenizer trained here,
+saved to disk and loaded back through the same code path as a real model. The causal LMs
+carry a chat template like their real counterparts (Qwen2's ChatML with Qwen3's switch for
+thinking; Llama 3's headers)."""
 
 from __future__ import annotations
 
@@ -116,5 +118,77 @@ def build_t5(folder: Path) -> Path:
         },
     )
     T5ForConditionalGeneration(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+CHATML = (
+    "{% for message in messages %}<|im_start|>{{ message['role'] }}\n{{ message['content'] }}"
+    "<|im_end|>\n{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n"
+    "{% if enable_thinking is defined and not enable_thinking %}<think>\n\n</think>\n\n"
+    "{% endif %}{% endif %}"
+)
+LLAMA3 = (
+    "<|begin_of_text|>{% for message in messages %}<|start_header_id|>{{ message['role'] }}"
+    "<|end_header_id|>\n\n{{ message['content'] }}<|eot_id|>{% endfor %}"
+    "{% if add_generation_prompt %}<|start_header_id|>assistant<|end_header_id|>\n\n{% endif %}"
+)
+CHAT_TOKENS = {
+    "qwen2": ["<|im_start|>", "<|im_end|>", "<think>", "</think>"],
+    "llama": ["<|begin_of_text|>", "<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>"],
+}
+
+
+def build_causal(folder: Path, architecture: str = "qwen2", *, context: int = 256) -> Path:
+    """A tiny chat model: `architecture` is "qwen2" or "llama"."""
+    import torch
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import GenerationConfig, PreTrainedTokenizerFast
+
+    chat = CHAT_TOKENS[architecture]
+    raw = Tokenizer(models.BPE(unk_token="<unk>"))
+    raw.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    raw.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=400, special_tokens=["<pad>", "<unk>", *chat], show_progress=False
+    )
+    raw.train_from_iterator(_corpus(), trainer)
+    eos = "<|im_end|>" if architecture == "qwen2" else "<|eot_id|>"
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=raw, eos_token=eos, pad_token="<pad>", unk_token="<unk>",
+        model_max_length=context,
+    )  # fmt: skip
+    tokenizer.chat_template = CHATML if architecture == "qwen2" else LLAMA3
+    sizes = dict(
+        vocab_size=len(tokenizer),
+        hidden_size=16,
+        intermediate_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        num_key_value_heads=1,
+        max_position_embeddings=context,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+        tie_word_embeddings=False,
+    )
+    torch.manual_seed(0)
+    if architecture == "qwen2":
+        from transformers import Qwen2Config, Qwen2ForCausalLM
+
+        model = Qwen2ForCausalLM(Qwen2Config(**sizes))
+    else:
+        from transformers import LlamaConfig, LlamaForCausalLM
+
+        model = LlamaForCausalLM(LlamaConfig(**sizes))
+    # Random weights end early or never; a few new tokens at least keep every answer
+    # non-empty, and greedy decoding keeps it the same each time.
+    model.generation_config = GenerationConfig(
+        do_sample=False,
+        min_new_tokens=6,
+        repetition_penalty=1.5,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder

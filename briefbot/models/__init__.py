@@ -1,5 +1,5 @@
-"""Summarizers (embedded extractive, Hugging Face seq2seq, CTranslate2) and the object that
-owns the loaded model."""
+"""Summarizers (embedded extractive, Hugging Face seq2seq and instruct LLMs, CTranslate2) and the
+object that owns the loaded model."""
 
 from briefbot.models.base import Document, ModelLoadError, Summarizer, SummaryLength
 from briefbot.models.owner import ModelOwner

@@ -10,7 +10,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from briefbot.models.base import ModelLoadError
+from briefbot.models.base import ModelLoadError, SummaryLength
 from briefbot.models.runtime import RuntimeOptions, choose_placement
 from briefbot.models.seq2seq import GenerationOptions, Seq2SeqSummarizer
 
@@ -123,7 +123,8 @@ class CTranslate2Summarizer(Seq2SeqSummarizer):
         logger.info("Loaded %s with CTranslate2 on %s/%s", folder, placement.device, kind)
         return summarizer
 
-    def _generate(self, texts: list[str], settings: dict[str, Any]) -> list[str]:
+    def _generate(self, texts: list[str], length: SummaryLength) -> list[str]:
+        settings = self._length_settings(length)
         tokenize = self.tokenizer
         batch = [
             tokenize.convert_ids_to_tokens(

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from briefbot.models.base import ModelLoadError, Summarizer
 from briefbot.models.runtime import RuntimeOptions
@@ -26,21 +28,35 @@ class LocalModel:
     name: str
     path: Path
     architecture: str
+    kind: str  # "seq2seq" or "causal LM"
+
+
+def is_causal(config: dict[str, Any]) -> bool:
+    """Whether a model's config.json describes a decoder-only (causal) LM."""
+    return not config.get("is_encoder_decoder", False) and any(
+        str(name).endswith("ForCausalLM") for name in config.get("architectures") or []
+    )
+
+
+def read_config(folder: Path) -> dict[str, Any] | None:
+    try:
+        config = json.loads((folder / "config.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return config if isinstance(config, dict) else None
 
 
 def local_models(models_dir: Path) -> list[LocalModel]:
-    """Seq2seq model folders in `models_dir` (those with a config.json)."""
-    import json
-
+    """Model folders in `models_dir` (those with a config.json)."""
     found = []
     if models_dir.is_dir():
         for folder in sorted(p for p in models_dir.iterdir() if (p / "config.json").is_file()):
-            try:
-                config = json.loads((folder / "config.json").read_text())
-            except (OSError, ValueError):
+            config = read_config(folder)
+            if config is None:
                 continue
             architecture = ",".join(config.get("architectures") or [config.get("model_type", "?")])
-            found.append(LocalModel(folder.name.replace("--", "/"), folder, architecture))
+            kind = "causal LM" if is_causal(config) else "seq2seq"
+            found.append(LocalModel(folder.name.replace("--", "/"), folder, architecture, kind))
     return found
 
 
@@ -64,8 +80,9 @@ def load_summarizer(
 ) -> Summarizer:
     """Load the summarizer named by `spec`; raises ModelLoadError, never falls back silently.
 
-    `spec` is "embedded", a folder with a Hugging Face seq2seq model, the name of a model
-    pulled into `models_dir`, or a hub name already in the Hugging Face cache.
+    `spec` is "embedded", a folder with a Hugging Face model (seq2seq, or a causal LM with a
+    chat template, told apart by its config), the name of a model pulled into `models_dir`,
+    or a hub name already in the Hugging Face cache.
     """
     if spec == EMBEDDED_MODEL:
         from briefbot.models.embedded import EmbeddedSummarizer
@@ -76,6 +93,22 @@ def load_summarizer(
 
     runtime = runtime or RuntimeOptions(threads=threads)
     folder = resolve_model_folder(spec, models_dir)
+    config = read_config(folder) if folder is not None else _cached_config(spec)
+    if config is not None and is_causal(config):
+        if runtime.engine == "ctranslate2":
+            raise ModelLoadError(
+                f"{spec} is a causal LM; the ctranslate2 runtime runs seq2seq models for now: "
+                "use BRIEFBOT_RUNTIME=transformers"
+            )
+        from briefbot.models.causal import CausalSummarizer
+
+        return CausalSummarizer.load(
+            folder or spec,
+            source=spec,
+            runtime=runtime,
+            generation=generation,
+            local_only=True,
+        )
     if folder is not None and runtime.engine == "ctranslate2":
         from briefbot.models.ct2 import CTranslate2Summarizer
 
@@ -102,6 +135,18 @@ def load_summarizer(
         ) from None
 
 
+def _cached_config(spec: str) -> dict[str, Any] | None:
+    """The config of a hub model already in the Hugging Face cache (never downloads)."""
+    if Path(spec).expanduser().is_absolute() or spec.startswith(".") or spec.count("/") != 1:
+        return None
+    try:
+        from huggingface_hub import try_to_load_from_cache
+    except ImportError:
+        return None
+    path = try_to_load_from_cache(spec, "config.json")
+    return read_config(Path(path).parent) if isinstance(path, str) else None
+
+
 def pull_model(spec: str, models_dir: Path) -> Path:
     """Download a hub model into `models_dir` for offline use; raises ModelLoadError."""
     from huggingface_hub import snapshot_download
@@ -112,7 +157,7 @@ def pull_model(spec: str, models_dir: Path) -> Path:
         snapshot_download(
             repo_id=spec,
             local_dir=target,
-            allow_patterns=["*.json", "*.safetensors", "*.model", "*.txt", "*.spm", "merges.txt"],
+            allow_patterns=["*.json", "*.safetensors", "*.model", "*.txt", "*.spm", "*.jinja"],
         )
     except (HfHubHTTPError, OSError, ValueError) as exc:
         raise ModelLoadError(f"cannot download {spec!r}: {str(exc).splitlines()[0]}") from exc

@@ -1,26 +1,19 @@
-"""Abstractive summaries from any Hugging Face seq2seq model (BART, PEGASUS, T5, ...).
-
-Long articles are not truncated: they are split on sentence boundaries into windows that fit
-the model's input, each window is summarized, and the joined summaries are summarized again
-until one pass covers everything. All windows of all articles in one call are sorted by
-length and generated in batches.
-"""
+"""Abstractive summaries from any Hugging Face seq2seq model (BART, PEGASUS, T5, ...), window
+by window for long articles (`windowed.py`)."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import logging
-import threading
 import warnings
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from briefbot.models.base import Document, ModelLoadError, SummaryLength
+from briefbot.models.base import ModelLoadError, SummaryLength
 from briefbot.models.runtime import Placement, RuntimeOptions, choose_placement
-from briefbot.models.sentences import split_sentences
+from briefbot.models.windowed import WindowedSummarizer, input_limit
 
 logger = logging.getLogger(__name__)
 
@@ -32,12 +25,12 @@ GENERATION_KEYS = (
     "no_repeat_ngram_size",
     "early_stopping",
 )
-MAX_REDUCE_ROUNDS = 4
 
 
 @dataclass(frozen=True, slots=True)
 class GenerationOptions:
-    """Overrides for the model's own generation settings; None keeps the model's value."""
+    """Overrides for the model's own generation settings (BRIEFBOT_GENERATION); None keeps
+    the model's value. The first six are for seq2seq models, the rest for causal LMs."""
 
     num_beams: int | None = None
     length_penalty: float | None = None
@@ -45,15 +38,13 @@ class GenerationOptions:
     max_length: int | None = None
     no_repeat_ngram_size: int | None = None
     early_stopping: bool | None = None
-
-
-@dataclass(slots=True)
-class Stats:
-    """What the last calls did; for tests and benchmarks."""
-
-    windows: int = 0
-    batches: list[int] = field(default_factory=list)
-    reduce_rounds: int = 0
+    max_new_tokens: int | None = None
+    min_new_tokens: int | None = None
+    do_sample: bool | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    top_k: int | None = None
+    repetition_penalty: float | None = None
 
 
 def _model_settings(model: Any) -> tuple[dict[str, Any], str]:
@@ -67,7 +58,7 @@ def _model_settings(model: Any) -> tuple[dict[str, Any], str]:
     return settings, task.get("prefix", "")
 
 
-class Seq2SeqSummarizer:
+class Seq2SeqSummarizer(WindowedSummarizer):
     def __init__(
         self,
         model: Any,
@@ -78,18 +69,18 @@ class Seq2SeqSummarizer:
         runtime: RuntimeOptions,
         generation: GenerationOptions | None = None,
     ) -> None:
+        super().__init__(
+            tokenizer,
+            placement=placement,
+            runtime=runtime,
+            input_limit=input_limit(model, tokenizer),
+        )
         self.model = model
-        self.tokenizer = tokenizer
-        self.placement = placement
-        self.runtime = runtime
         defaults, self.prefix = _model_settings(model)
         overrides = {
             k: v for k, v in asdict(generation or GenerationOptions()).items() if v is not None
         }
         self.generation = {k: v for k, v in (defaults | overrides).items() if v is not None}
-        self.max_input_tokens = self._input_limit()
-        self.stats = Stats()
-        self._lock = threading.Lock()
         fingerprint = hashlib.sha256(
             json.dumps([self.generation, self.prefix], sort_keys=True).encode()
         ).hexdigest()[:8]
@@ -148,14 +139,6 @@ class Seq2SeqSummarizer:
             generation=generation,
         )
 
-    def _input_limit(self) -> int:
-        limits = [
-            getattr(self.model.config, "max_position_embeddings", None),
-            getattr(self.tokenizer, "model_max_length", None),
-        ]
-        usable = [int(x) for x in limits if isinstance(x, int) and 0 < x < 100_000]
-        return min(usable) if usable else 512
-
     # -- lengths ----------------------------------------------------------------------------
 
     def _length_settings(self, length: SummaryLength) -> dict[str, Any]:
@@ -170,47 +153,16 @@ class Seq2SeqSummarizer:
             settings["min_length"] = int(max(min_length, 20) * 1.5)
         return settings
 
-    # -- windows ----------------------------------------------------------------------------
-
-    def _count(self, text: str) -> int:
-        return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
-
-    def windows(self, text: str) -> list[str]:
-        """Split on sentence boundaries into pieces that fit the model's input."""
-        budget = (
-            self.max_input_tokens - 4 - self._count(self.prefix)
-            if self.prefix
-            else (self.max_input_tokens - 4)
-        )
-        pieces: list[str] = []
-        current: list[str] = []
-        used = 0
-        for sentence in split_sentences(text):
-            size = self._count(sentence)
-            if size > budget:  # one huge "sentence": cut it by tokens
-                ids = self.tokenizer(sentence, add_special_tokens=False)["input_ids"]
-                parts = [ids[i : i + budget] for i in range(0, len(ids), budget)]
-                for part in parts:
-                    if current:
-                        pieces.append(" ".join(current))
-                        current, used = [], 0
-                    pieces.append(self.tokenizer.decode(part, skip_special_tokens=True))
-                continue
-            if used + size > budget and current:
-                pieces.append(" ".join(current))
-                current, used = [], 0
-            current.append(sentence)
-            used += size + 1
-        if current:
-            pieces.append(" ".join(current))
-        return pieces or [text.strip()]
+    def window_budget(self, length: SummaryLength) -> int:
+        return self.max_input_tokens - 4 - (self._count(self.prefix) if self.prefix else 0)
 
     # -- generation -------------------------------------------------------------------------
 
-    def _generate(self, texts: list[str], settings: dict[str, Any]) -> list[str]:
+    def _generate(self, texts: list[str], length: SummaryLength) -> list[str]:
         """Summaries of texts that each fit the input, generated in length-sorted batches."""
         import torch
 
+        settings = self._length_settings(length)
         order = sorted(range(len(texts)), key=lambda i: self._count(texts[i]))
         outputs: list[str] = [""] * len(texts)
         batch_size = max(1, self.runtime.batch_size)
@@ -230,31 +182,3 @@ class Seq2SeqSummarizer:
                 outputs[index] = " ".join(summary.split())
             self.stats.batches.append(len(chunk))
         return outputs
-
-    def summarize_many(self, documents: Sequence[Document], length: SummaryLength) -> list[str]:
-        with self._lock:
-            return self._summarize_many(documents, length)
-
-    def _summarize_many(self, documents: Sequence[Document], length: SummaryLength) -> list[str]:
-        settings = self._length_settings(length)
-        pending = {i: self.windows(d.text) for i, d in enumerate(documents) if d.text.strip()}
-        results = ["" for _ in documents]
-        for round_number in range(MAX_REDUCE_ROUNDS + 1):
-            if not pending:
-                break
-            if round_number:
-                self.stats.reduce_rounds += 1
-            flat = [(i, w) for i, pieces in pending.items() for w in pieces]
-            self.stats.windows += len(flat)
-            summaries = self._generate([w for _, w in flat], settings)
-            joined: dict[int, list[str]] = {}
-            for (index, _), summary in zip(flat, summaries, strict=True):
-                joined.setdefault(index, []).append(summary)
-            pending = {}
-            for index, parts in joined.items():
-                if len(parts) == 1 or round_number == MAX_REDUCE_ROUNDS:
-                    results[index] = " ".join(parts)
-                else:
-                    # The window summaries together are the new text to summarize.
-                    pending[index] = self.windows(" ".join(parts))
-        return results

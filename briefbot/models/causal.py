@@ -1,0 +1,224 @@
+"""Summaries from an instruct LLM (a Hugging Face causal LM with a chat template: Qwen, Llama,
+Gemma, Phi, SmolLM, Mistral...), window by window for long articles (`windowed.py`).
+
+One prompt per length asks for that many sentences in the article's own language; the answer
+is cleaned (no preamble, no thinking, no template tokens, whole sentences, at most the number
+asked for). Batches are left-padded and sorted by length.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from briefbot.models.base import Document, ModelLoadError, SummaryLength
+from briefbot.models.runtime import Placement, RuntimeOptions, choose_placement
+from briefbot.models.sentences import split_sentences
+from briefbot.models.seq2seq import GenerationOptions
+from briefbot.models.windowed import WindowedSummarizer, input_limit
+
+logger = logging.getLogger(__name__)
+
+# Changing a prompt changes every summary: it is part of the cache key.
+PROMPT_VERSION = 1
+# Longer contexts cost memory and time that a summary of one news article does not need.
+MAX_CONTEXT_TOKENS = 4096
+# Read from the model's generation_config (BRIEFBOT_GENERATION overrides each); the number of
+# new tokens follows the length asked for.
+MODEL_KEYS = ("do_sample", "temperature", "top_p", "top_k", "repetition_penalty", "min_new_tokens")
+SAMPLING_KEYS = ("temperature", "top_p", "top_k")
+NEW_TOKENS = {SummaryLength.SHORT: 64, SummaryLength.STANDARD: 160, SummaryLength.LONG: 288}
+_COUNT_WORDS = {1: "one sentence", 3: "three sentences", 5: "five sentences"}
+
+
+def prompt_text(text: str, length: SummaryLength) -> str:
+    wanted = _COUNT_WORDS.get(length.sentences, f"{length.sentences} sentences")
+    return (
+        f"Summarize this news article in {wanted}. Write in the language of the article. "
+        "Reply with the summary only: no title, no introduction, no list.\n\n"
+        f"{text.strip()}"
+    )
+
+
+_THINKING = re.compile(r"<(think|thinking|reasoning)>.*?</\1>", re.DOTALL | re.IGNORECASE)
+_UNFINISHED_THINKING = re.compile(r"<(think|thinking|reasoning)>.*", re.DOTALL | re.IGNORECASE)
+_TEMPLATE_TOKENS = re.compile(
+    r"<\|[^|<>]{1,40}\|>|</?s>|\[/?INST\]|<(start|end)_of_turn>|</?(think|thinking|reasoning)>",
+    re.IGNORECASE,
+)
+_PREAMBLE = re.compile(
+    r"^\s*(?:(?:sure|okay|ok|certainly|of course)\b[^.!:\n]*[.!:]\s*)?"
+    r"(?:(?:here(?:'s| is| are)|below is|this is)\b[^:\n]{0,80}:\s*"
+    r"|(?:\*\*)?(?:summary|tl;?dr)(?:\*\*)?\s*:\s*(?:\*\*)?\s*)?",
+    re.IGNORECASE,
+)
+_HEADING = re.compile(r"^\s*#+\s.*$", re.MULTILINE)
+_LIST_MARK = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+", re.MULTILINE)
+_SENTENCE_END = re.compile(r"[.!?…。！？]['\"”’)\]]*$")
+
+
+class ModelAnswerError(RuntimeError):
+    """The model answered, but with nothing that makes a summary."""
+
+
+def clean_summary(raw: str, sentences: int) -> str:
+    """The summary in a model's answer: thinking blocks, template tokens, a preamble ("Here
+    is a summary:") and list or heading marks removed; whole sentences, at most `sentences`.
+    A cut-off last sentence is dropped when a whole one comes before it."""
+    text = _UNFINISHED_THINKING.sub("", _THINKING.sub("", raw))
+    text = _TEMPLATE_TOKENS.sub(" ", text)
+    text = _PREAMBLE.sub("", text.strip(), count=1)
+    text = _LIST_MARK.sub("", _HEADING.sub("", text)).replace("**", "").replace("__", "")
+    found = split_sentences(text)
+    whole = [s for s in found if _SENTENCE_END.search(s)]
+    if whole and not _SENTENCE_END.search(found[-1]):
+        found = found[:-1]
+    return " ".join(" ".join(found[:sentences]).split())
+
+
+class CausalSummarizer(WindowedSummarizer):
+    def __init__(
+        self,
+        model: Any,
+        tokenizer: Any,
+        *,
+        source: str,
+        placement: Placement,
+        runtime: RuntimeOptions,
+        generation: GenerationOptions | None = None,
+    ) -> None:
+        context = input_limit(model, tokenizer, cap=MAX_CONTEXT_TOKENS)
+        super().__init__(tokenizer, placement=placement, runtime=runtime, input_limit=context)
+        self.model = model
+        config = model.generation_config
+        defaults = {key: getattr(config, key, None) for key in MODEL_KEYS}
+        if not defaults.get("do_sample"):  # greedy: sampling settings would only warn
+            defaults = {k: v for k, v in defaults.items() if k not in SAMPLING_KEYS}
+        overrides = {
+            k: v for k, v in asdict(generation or GenerationOptions()).items() if v is not None
+        }
+        self.generation = {k: v for k, v in (defaults | overrides).items() if v is not None}
+        self._overhead = self._count(self.prompt(""))
+        fingerprint = hashlib.sha256(
+            json.dumps([self.generation, PROMPT_VERSION], sort_keys=True).encode()
+        ).hexdigest()[:8]
+        self.name = f"hf:{source}/{fingerprint}"
+        self.label = f"{source} (transformers, {placement.describe()})"
+
+    @classmethod
+    def load(
+        cls,
+        path: str | Path,
+        *,
+        source: str | None = None,
+        runtime: RuntimeOptions | None = None,
+        generation: GenerationOptions | None = None,
+        local_only: bool = True,
+    ) -> CausalSummarizer:
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+        hf_logging.set_verbosity_error()
+        runtime = runtime or RuntimeOptions()
+        placement = choose_placement(runtime)
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=local_only)
+            model: Any = AutoModelForCausalLM.from_pretrained(
+                str(path), local_files_only=local_only, dtype=placement.dtype
+            )
+        except (OSError, ValueError, KeyError) as exc:
+            first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+            raise ModelLoadError(f"cannot load a causal LM from {path}: {first_line}") from exc
+        if not getattr(tokenizer, "chat_template", None):
+            raise ModelLoadError(
+                f"{path} has no chat template: Briefbot runs instruct (chat) models; "
+                "use the model's -Instruct or -it variant"
+            )
+        tokenizer.padding_side = "left"
+        if tokenizer.pad_token is None:
+            tokenizer.pad_token = tokenizer.eos_token
+        model.eval()
+        model.to(placement.device)
+        if placement.quantized:
+            logger.warning("int8 quantization is for seq2seq models; running %s as float", path)
+        logger.info("Loaded %s on %s", path, placement.describe())
+        return cls(
+            model,
+            tokenizer,
+            source=source or str(path),
+            placement=placement,
+            runtime=runtime,
+            generation=generation,
+        )
+
+    def prompt(self, text: str, length: SummaryLength = SummaryLength.STANDARD) -> str:
+        """The chat-formatted prompt; thinking models are asked not to think
+        (`enable_thinking`, which other templates ignore)."""
+        messages = [{"role": "user", "content": prompt_text(text, length)}]
+        rendered = self.tokenizer.apply_chat_template(
+            messages, tokenize=False, add_generation_prompt=True, enable_thinking=False
+        )
+        return str(rendered)
+
+    def new_tokens(self, length: SummaryLength) -> int:
+        configured = self.generation.get("max_new_tokens")
+        if configured is None:
+            return NEW_TOKENS[length]
+        scale = NEW_TOKENS[length] / NEW_TOKENS[SummaryLength.STANDARD]
+        return max(8, int(int(configured) * scale))
+
+    def window_budget(self, length: SummaryLength) -> int:
+        return self.max_input_tokens - self._overhead - self.new_tokens(length) - 8
+
+    def summarize_many(self, documents: Sequence[Document], length: SummaryLength) -> list[str]:
+        """As for every windowed summarizer; an answer with nothing left after cleaning is a
+        failure (recorded and retried like any), never an empty summary."""
+        summaries = super().summarize_many(documents, length)
+        empty = [
+            i
+            for i, (d, s) in enumerate(zip(documents, summaries, strict=True))
+            if d.text.strip() and not s
+        ]
+        if empty:
+            raise ModelAnswerError(
+                f"the model gave no usable summary for {len(empty)} of {len(documents)} articles"
+            )
+        return summaries
+
+    def _generate(self, texts: list[str], length: SummaryLength) -> list[str]:
+        """Summaries of texts that each fit the context, in left-padded, length-sorted
+        batches; only the new tokens are decoded."""
+        import torch
+
+        settings = {k: v for k, v in self.generation.items() if k != "max_new_tokens"}
+        settings["max_new_tokens"] = self.new_tokens(length)
+        prompts = [self.prompt(text, length) for text in texts]
+        order = sorted(range(len(prompts)), key=lambda i: self._count(prompts[i]))
+        outputs: list[str] = [""] * len(prompts)
+        batch_size = max(1, self.runtime.batch_size)
+        for start in range(0, len(order), batch_size):
+            chunk = order[start : start + batch_size]
+            encoded = self.tokenizer(
+                [prompts[i] for i in chunk],
+                padding=True,
+                add_special_tokens=False,
+                return_tensors="pt",
+            ).to(self.placement.device)
+            with torch.inference_mode():
+                generated = self.model.generate(
+                    **encoded, pad_token_id=self.tokenizer.pad_token_id, **settings
+                )
+            answers = self.tokenizer.batch_decode(
+                generated[:, encoded["input_ids"].shape[1] :], skip_special_tokens=True
+            )
+            for index, answer in zip(chunk, answers, strict=True):
+                outputs[index] = clean_summary(answer, length.sentences)
+            self.stats.batches.append(len(chunk))
+        return outputs

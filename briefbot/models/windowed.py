@@ -1,0 +1,124 @@
+"""What every transformers-tokenized summarizer shares: long articles are not truncated.
+
+They are split on sentence boundaries into windows that fit the model's input, each window is
+summarized, and the joined summaries are summarized again until one pass covers everything.
+All windows of all articles in one call are generated together, in length-sorted batches.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from briefbot.models.base import Document, SummaryLength
+from briefbot.models.runtime import Placement, RuntimeOptions
+from briefbot.models.sentences import split_sentences
+
+MAX_REDUCE_ROUNDS = 4
+
+
+@dataclass(slots=True)
+class Stats:
+    """What the last calls did; for tests and benchmarks."""
+
+    windows: int = 0
+    batches: list[int] = field(default_factory=list)
+    reduce_rounds: int = 0
+
+
+class WindowedSummarizer:
+    """Subclasses say how many tokens of article a window may hold (`window_budget`) and how
+    a list of texts that fit is summarized (`_generate`)."""
+
+    name: str
+    label: str
+
+    def __init__(
+        self, tokenizer: Any, *, placement: Placement, runtime: RuntimeOptions, input_limit: int
+    ) -> None:
+        self.tokenizer = tokenizer
+        self.placement = placement
+        self.runtime = runtime
+        self.max_input_tokens = input_limit
+        self.stats = Stats()
+        self._lock = threading.Lock()
+
+    def window_budget(self, length: SummaryLength) -> int:
+        return self.max_input_tokens - 4
+
+    def _generate(self, texts: list[str], length: SummaryLength) -> list[str]:
+        raise NotImplementedError
+
+    def _count(self, text: str) -> int:
+        return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def windows(self, text: str, length: SummaryLength = SummaryLength.STANDARD) -> list[str]:
+        """Split on sentence boundaries into pieces that fit the model's input."""
+        budget = max(16, self.window_budget(length))
+        pieces: list[str] = []
+        current: list[str] = []
+        used = 0
+        for sentence in split_sentences(text):
+            size = self._count(sentence)
+            if size > budget:  # one huge "sentence": cut it by tokens
+                ids = self.tokenizer(sentence, add_special_tokens=False)["input_ids"]
+                if current:
+                    pieces.append(" ".join(current))
+                    current, used = [], 0
+                for start in range(0, len(ids), budget):
+                    pieces.append(
+                        self.tokenizer.decode(
+                            ids[start : start + budget], skip_special_tokens=True
+                        )
+                    )
+                continue
+            if used + size > budget and current:
+                pieces.append(" ".join(current))
+                current, used = [], 0
+            current.append(sentence)
+            used += size + 1
+        if current:
+            pieces.append(" ".join(current))
+        return pieces or [text.strip()]
+
+    def summarize_many(self, documents: Sequence[Document], length: SummaryLength) -> list[str]:
+        with self._lock:
+            return self._summarize_many(documents, length)
+
+    def _summarize_many(self, documents: Sequence[Document], length: SummaryLength) -> list[str]:
+        pending = {
+            i: self.windows(d.text, length) for i, d in enumerate(documents) if d.text.strip()
+        }
+        results = ["" for _ in documents]
+        for round_number in range(MAX_REDUCE_ROUNDS + 1):
+            if not pending:
+                break
+            if round_number:
+                self.stats.reduce_rounds += 1
+            flat = [(i, w) for i, pieces in pending.items() for w in pieces]
+            self.stats.windows += len(flat)
+            summaries = self._generate([w for _, w in flat], length)
+            joined: dict[int, list[str]] = {}
+            for (index, _), summary in zip(flat, summaries, strict=True):
+                joined.setdefault(index, []).append(summary)
+            pending = {}
+            for index, parts in joined.items():
+                if len(parts) == 1 or round_number == MAX_REDUCE_ROUNDS:
+                    results[index] = " ".join(parts)
+                else:
+                    # The window summaries together are the new text to summarize.
+                    pending[index] = self.windows(" ".join(parts), length)
+        return results
+
+
+def input_limit(model: Any, tokenizer: Any, cap: int = 100_000) -> int:
+    """The model's input size: its position embeddings or the tokenizer's limit, at most
+    `cap`; 512 when neither says."""
+    limits = [
+        getattr(model.config, "max_position_embeddings", None),
+        getattr(tokenizer, "model_max_length", None),
+    ]
+    usable = [int(x) for x in limits if isinstance(x, int) and 0 < x < 100_000]
+    return min([*usable, cap]) if usable else min(512, cap)

@@ -27,7 +27,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from briefbot.articles import FetchLimits
-from briefbot.models import GenerationOptions, RuntimeOptions
+from briefbot.models import GenerationOptions, RuntimeOptions, ServerOptions
 
 ENV_PREFIX = "BRIEFBOT_"
 CONFIG_FILE_VARIABLE = "BRIEFBOT_CONFIG"
@@ -184,7 +184,12 @@ class ModelSettings(BaseSettings):
     device: Literal["auto", "cpu", "cuda"] = "auto"
     precision: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
     quantize: bool = False
-    runtime: Literal["transformers", "ctranslate2"] = "transformers"
+    runtime: Literal["transformers", "ctranslate2", "openai"] = "transformers"
+    model_url: str | None = None
+    model_key: SecretStr | None = None
+    model_timeout: float = Field(120.0, gt=0, le=3600)
+    model_concurrency: int = Field(4, ge=1, le=256)
+    model_context: int = Field(8192, ge=512, le=1_000_000)
     batch_size: int = Field(8, ge=1, le=512)
     generation: dict[str, float | int | bool] = Field(default_factory=dict)
     model_threads: int | None = Field(None, ge=1, le=256)
@@ -200,6 +205,30 @@ class ModelSettings(BaseSettings):
         if unknown:
             raise ValueError(f"unknown setting {unknown[0]!r}; known: {', '.join(sorted(known))}")
         return value
+
+    @field_validator("model_url")
+    @classmethod
+    def _check_model_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip()
+        if not re.match(r"^https?://[^/\s]+(/\S*)?$", value):
+            raise ValueError(
+                f"expected an http(s) URL such as http://gpu-box:8000/v1, got {value!r}"
+            )
+        return value
+
+    def server_options(self) -> ServerOptions | None:
+        """Where the model is served (BRIEFBOT_RUNTIME=openai), or None."""
+        if self.model_url is None:
+            return None
+        return ServerOptions(
+            url=self.model_url,
+            key=self.model_key.get_secret_value() if self.model_key else None,
+            timeout=self.model_timeout,
+            concurrency=self.model_concurrency,
+            context_tokens=self.model_context,
+        )
 
     def runtime_options(self) -> RuntimeOptions:
         return RuntimeOptions(

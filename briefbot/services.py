@@ -25,6 +25,7 @@ def load_model(settings: ModelSettings, spec: str | None = None) -> Summarizer:
         models_dir=settings.models_dir,
         runtime=settings.runtime_options(),
         generation=settings.generation_options(),
+        server=settings.server_options(),
     )
 
 

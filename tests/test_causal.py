@@ -189,3 +189,12 @@ def test_eval_runs_an_instruct_model(tmp_path: Path, qwen_folder, capsys):
     assert main(["eval", str(data), "--model", str(qwen_folder), "--length", "short"]) == 0
     out = capsys.readouterr().out
     assert "test" in out and "3" in out
+
+
+def test_an_answer_being_written_keeps_its_last_words_and_holds_back_a_preamble():
+    assert clean_summary("Here is a summ", 3, partial=True) == ""
+    assert clean_summary("Here is a summary:\n\nThe bridge", 3, partial=True) == "The bridge"
+    assert clean_summary("The bridge opened. Residents", 3, partial=True) == (
+        "The bridge opened. Residents"
+    )
+    assert clean_summary("<think>Let me", 3, partial=True) == ""

@@ -6,6 +6,7 @@ from briefbot.models.owner import ModelOwner
 from briefbot.models.registry import EMBEDDED_MODEL, load_summarizer
 from briefbot.models.runtime import RuntimeOptions
 from briefbot.models.seq2seq import GenerationOptions
+from briefbot.models.served import ServerOptions
 
 __all__ = [
     "EMBEDDED_MODEL",
@@ -14,6 +15,7 @@ __all__ = [
     "ModelLoadError",
     "ModelOwner",
     "RuntimeOptions",
+    "ServerOptions",
     "Summarizer",
     "SummaryLength",
     "load_summarizer",

@@ -12,12 +12,11 @@ import hashlib
 import json
 import logging
 import re
-from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from briefbot.models.base import Document, ModelLoadError, SummaryLength
+from briefbot.models.base import ModelLoadError, SummaryLength
 from briefbot.models.runtime import Placement, RuntimeOptions, choose_placement
 from briefbot.models.sentences import split_sentences
 from briefbot.models.seq2seq import GenerationOptions
@@ -58,31 +57,42 @@ _PREAMBLE = re.compile(
     r"|(?:\*\*)?(?:summary|tl;?dr)(?:\*\*)?\s*:\s*(?:\*\*)?\s*)?",
     re.IGNORECASE,
 )
+# While an answer is being written, its start may be a preamble still without its colon.
+_MAYBE_PREAMBLE = re.compile(
+    r"^\s*(?:\*\*|#|here|sure|okay|ok\b|certainly|of course|below|this is|summary|tl;?dr)",
+    re.IGNORECASE,
+)
 _HEADING = re.compile(r"^\s*#+\s.*$", re.MULTILINE)
 _LIST_MARK = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+", re.MULTILINE)
 _SENTENCE_END = re.compile(r"[.!?…。！？]['\"”’)\]]*$")
 
 
-class ModelAnswerError(RuntimeError):
-    """The model answered, but with nothing that makes a summary."""
-
-
-def clean_summary(raw: str, sentences: int) -> str:
+def clean_summary(raw: str, sentences: int, *, partial: bool = False) -> str:
     """The summary in a model's answer: thinking blocks, template tokens, a preamble ("Here
     is a summary:") and list or heading marks removed; whole sentences, at most `sentences`.
-    A cut-off last sentence is dropped when a whole one comes before it."""
+    A cut-off last sentence is dropped when a whole one comes before it, unless the answer
+    is `partial` (still being written)."""
     text = _UNFINISHED_THINKING.sub("", _THINKING.sub("", raw))
     text = _TEMPLATE_TOKENS.sub(" ", text)
+    if (
+        partial
+        and _MAYBE_PREAMBLE.match(text)
+        and len(text) < 120
+        and not re.search(r"[:\n]", text.strip())
+    ):
+        return ""
     text = _PREAMBLE.sub("", text.strip(), count=1)
     text = _LIST_MARK.sub("", _HEADING.sub("", text)).replace("**", "").replace("__", "")
     found = split_sentences(text)
     whole = [s for s in found if _SENTENCE_END.search(s)]
-    if whole and not _SENTENCE_END.search(found[-1]):
+    if whole and not partial and not _SENTENCE_END.search(found[-1]):
         found = found[:-1]
     return " ".join(" ".join(found[:sentences]).split())
 
 
 class CausalSummarizer(WindowedSummarizer):
+    empty_is_failure = True
+
     def __init__(
         self,
         model: Any,
@@ -176,21 +186,6 @@ class CausalSummarizer(WindowedSummarizer):
 
     def window_budget(self, length: SummaryLength) -> int:
         return self.max_input_tokens - self._overhead - self.new_tokens(length) - 8
-
-    def summarize_many(self, documents: Sequence[Document], length: SummaryLength) -> list[str]:
-        """As for every windowed summarizer; an answer with nothing left after cleaning is a
-        failure (recorded and retried like any), never an empty summary."""
-        summaries = super().summarize_many(documents, length)
-        empty = [
-            i
-            for i, (d, s) in enumerate(zip(documents, summaries, strict=True))
-            if d.text.strip() and not s
-        ]
-        if empty:
-            raise ModelAnswerError(
-                f"the model gave no usable summary for {len(empty)} of {len(documents)} articles"
-            )
-        return summaries
 
     def _generate(self, texts: list[str], length: SummaryLength) -> list[str]:
         """Summaries of texts that each fit the context, in left-padded, length-sorted

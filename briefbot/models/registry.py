@@ -11,6 +11,7 @@ from typing import Any
 from briefbot.models.base import ModelLoadError, Summarizer
 from briefbot.models.runtime import RuntimeOptions
 from briefbot.models.seq2seq import GenerationOptions, Seq2SeqSummarizer
+from briefbot.models.served import ServedSummarizer, ServerOptions
 
 logger = logging.getLogger(__name__)
 
@@ -77,6 +78,7 @@ def load_summarizer(
     models_dir: Path = DEFAULT_MODELS_DIR,
     runtime: RuntimeOptions | None = None,
     generation: GenerationOptions | None = None,
+    server: ServerOptions | None = None,
 ) -> Summarizer:
     """Load the summarizer named by `spec`; raises ModelLoadError, never falls back silently.
 
@@ -92,6 +94,13 @@ def load_summarizer(
         return summarizer
 
     runtime = runtime or RuntimeOptions(threads=threads)
+    if runtime.engine == "openai":
+        if server is None:
+            raise ModelLoadError(
+                "BRIEFBOT_RUNTIME=openai needs BRIEFBOT_MODEL_URL, the server's API address "
+                "(e.g. http://gpu-box:8000/v1), and BRIEFBOT_MODEL, the name it serves"
+            )
+        return ServedSummarizer.connect(spec, server, generation)
     folder = resolve_model_folder(spec, models_dir)
     config = read_config(folder) if folder is not None else _cached_config(spec)
     if config is not None and is_causal(config):

@@ -19,7 +19,7 @@ class RuntimeOptions:
     threads: int | None = None
     quantize: bool = False  # dynamic int8 for Linear layers (transformers: CPU only)
     batch_size: int = 8
-    engine: Literal["transformers", "ctranslate2"] = "transformers"
+    engine: Literal["transformers", "ctranslate2", "openai"] = "transformers"
 
 
 @dataclass(frozen=True, slots=True)

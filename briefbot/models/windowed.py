@@ -19,6 +19,10 @@ from briefbot.models.sentences import split_sentences
 MAX_REDUCE_ROUNDS = 4
 
 
+class ModelAnswerError(RuntimeError):
+    """The model answered, but with nothing that makes a summary."""
+
+
 @dataclass(slots=True)
 class Stats:
     """What the last calls did; for tests and benchmarks."""
@@ -30,10 +34,14 @@ class Stats:
 
 class WindowedSummarizer:
     """Subclasses say how many tokens of article a window may hold (`window_budget`) and how
-    a list of texts that fit is summarized (`_generate`)."""
+    a list of texts that fit is summarized (`_generate`); without a tokenizer, also how
+    tokens are counted (`_count`) and a long sentence is cut (`_cut`)."""
 
     name: str
     label: str
+    # Whether an article that gets no summary at all is an error (generative models that may
+    # answer with nothing usable) rather than an empty summary.
+    empty_is_failure = False
 
     def __init__(
         self, tokenizer: Any, *, placement: Placement, runtime: RuntimeOptions, input_limit: int
@@ -54,6 +62,13 @@ class WindowedSummarizer:
     def _count(self, text: str) -> int:
         return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
 
+    def _cut(self, sentence: str, budget: int) -> list[str]:
+        ids = self.tokenizer(sentence, add_special_tokens=False)["input_ids"]
+        return [
+            self.tokenizer.decode(ids[start : start + budget], skip_special_tokens=True)
+            for start in range(0, len(ids), budget)
+        ]
+
     def windows(self, text: str, length: SummaryLength = SummaryLength.STANDARD) -> list[str]:
         """Split on sentence boundaries into pieces that fit the model's input."""
         budget = max(16, self.window_budget(length))
@@ -63,16 +78,10 @@ class WindowedSummarizer:
         for sentence in split_sentences(text):
             size = self._count(sentence)
             if size > budget:  # one huge "sentence": cut it by tokens
-                ids = self.tokenizer(sentence, add_special_tokens=False)["input_ids"]
                 if current:
                     pieces.append(" ".join(current))
                     current, used = [], 0
-                for start in range(0, len(ids), budget):
-                    pieces.append(
-                        self.tokenizer.decode(
-                            ids[start : start + budget], skip_special_tokens=True
-                        )
-                    )
+                pieces.extend(self._cut(sentence, budget))
                 continue
             if used + size > budget and current:
                 pieces.append(" ".join(current))
@@ -85,7 +94,16 @@ class WindowedSummarizer:
 
     def summarize_many(self, documents: Sequence[Document], length: SummaryLength) -> list[str]:
         with self._lock:
-            return self._summarize_many(documents, length)
+            summaries = self._summarize_many(documents, length)
+        if self.empty_is_failure:
+            empty = sum(
+                1 for d, s in zip(documents, summaries, strict=True) if d.text.strip() and not s
+            )
+            if empty:
+                raise ModelAnswerError(
+                    f"the model gave no usable summary for {empty} of {len(documents)} articles"
+                )
+        return summaries
 
     def _summarize_many(self, documents: Sequence[Document], length: SummaryLength) -> list[str]:
         pending = {

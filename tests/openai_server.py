@@ -74,7 +74,8 @@ class _Handler(BaseHTTPRequestHandler):
             model.in_flight += 1
             model.most_in_flight = max(model.most_in_flight, model.in_flight)
         try:
-            time.sleep(fault.delay or model.answer_delay)
+            # A streamed answer spreads the answer's time over its words instead.
+            time.sleep(fault.delay or (0.0 if request.get("stream") else model.answer_delay))
             if fault.status:
                 self._send_json(fault.status, {"error": {"message": f"injected {fault.status}"}})
                 return

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from html import unescape
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from briefbot.models.runtime import RuntimeOptions
 from briefbot.models.sentences import split_sentences
 from briefbot.models.seq2seq import GenerationOptions
 from tests.conftest import ARTICLE_TEXT, READER_ID, Talk, texts
+from tests.test_streaming import edits_until_the_card
 from tests.tiny_models import build_causal
 
 LONG_ARTICLE = " ".join(
@@ -165,20 +167,23 @@ def test_pulled_causal_models_are_listed_with_their_kind(
 # -- through the product ----------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_the_bot_serves_an_instruct_model(start_bot, api, llama_folder):
-    bot = start_bot(model=load_summarizer(str(llama_folder)))
-    bot.services.library.add("Bridge", ARTICLE_TEXT)
-    [card] = Talk(api, api.private_chat(READER_ID), READER_ID).say("/summary")
-    assert "<b>Bridge</b>" in card.params["text"]
-    shown = texts([card])[0].split("\n\n", 1)[1].strip()
-    assert shown
+    bot = start_bot(model=load_summarizer(str(llama_folder)), precompute=False)
+    article = bot.services.library.add("Bridge", ARTICLE_TEXT).article
+    mark = api.mark()
+    [first] = Talk(api, api.private_chat(READER_ID), READER_ID).say("/summary")
+    # Shown as it is written, then the card on the same message.
+    final = first if first.params.get("reply_markup") else edits_until_the_card(api, mark)[-1]
+    assert "<b>Bridge</b>" in final.params["text"]
+    shown = texts([final])[0].split("\n\n", 1)[1].strip()
     model = bot.services.owner.summarizer
-    cached = bot.services.library.summary(
-        bot.services.library.latest(1)[0].content_hash, model.name, "standard"
-    )
-    assert cached and cached.split()[0] in shown
+    cached = bot.services.library.summary(article.content_hash, model.name, "standard")
+    assert cached and cached[:40] in unescape(shown)
+    assert api.failed_calls(mark) == []
 
 
+@pytest.mark.slow
 def test_eval_runs_an_instruct_model(tmp_path: Path, qwen_folder, capsys):
     data = tmp_path / "dev.jsonl"
     records = [
@@ -198,3 +203,14 @@ def test_an_answer_being_written_keeps_its_last_words_and_holds_back_a_preamble(
         "The bridge opened. Residents"
     )
     assert clean_summary("<think>Let me", 3, partial=True) == ""
+
+
+def test_a_summary_streams_as_the_model_writes_it(qwen_folder):
+    model = load_summarizer(str(qwen_folder))
+    assert isinstance(model, CausalSummarizer)
+    shown = list(model.stream(ARTICLE_TEXT, SummaryLength.SHORT))
+    assert len(shown) > 2
+    [whole] = model.summarize_many([Document(ARTICLE_TEXT)], SummaryLength.SHORT)
+    assert shown[-1] == whole
+    # A long article streams nothing but its summary.
+    assert len(list(model.stream(LONG_ARTICLE * 3, SummaryLength.SHORT))) == 1

@@ -18,6 +18,7 @@ from briefbot.models.served import ServedSummarizer, ServerOptions
 from briefbot.models.windowed import ModelAnswerError
 from tests.conftest import ARTICLE_TEXT, READER_ID, Store, Talk, texts
 from tests.openai_server import Fault, OpenAIServer, ServedModel
+from tests.test_streaming import edits_until_the_card
 
 OPENAI = RuntimeOptions(engine="openai")
 FIRST = split_sentences(ARTICLE_TEXT)
@@ -58,6 +59,7 @@ def test_summaries_come_from_the_server_cleaned(server):
     assert other.name != model.name
 
 
+@pytest.mark.slow
 def test_5xx_answers_are_retried_and_failures_raise(server):
     model = served(server, retries=2)
     server.model.faults.extend([Fault(status=500), Fault(status=503)])
@@ -112,6 +114,7 @@ def test_streamed_answers_grow_and_end_with_the_summary(server):
     assert server.model.requests[-1]["stream"] is True
 
 
+@pytest.mark.slow
 def test_configuration_and_unknown_models(server, tmp_path, monkeypatch):
     from briefbot.config import load_settings
     from briefbot.services import load_model
@@ -153,8 +156,12 @@ def test_failures_are_recorded_like_model_failures(server, database_url):
     store.close()
 
 
+@pytest.mark.slow
 def test_the_bot_serves_a_served_model(start_bot, api, server):
-    bot = start_bot(model=served(server))
+    bot = start_bot(model=served(server), precompute=False)
     bot.services.library.add("Bridge", ARTICLE_TEXT)
-    [card] = Talk(api, api.private_chat(READER_ID), READER_ID).say("/summary")
-    assert " ".join(FIRST[:3]) in texts([card])[0]
+    mark = api.mark()
+    [first] = Talk(api, api.private_chat(READER_ID), READER_ID).say("/summary")
+    final = first if first.params.get("reply_markup") else edits_until_the_card(api, mark)[-1]
+    assert " ".join(FIRST[:3]) in texts([final])[0]
+    assert api.failed_calls(mark) == []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any
 
-from telegram import Update
+from telegram import Message, Update
 from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot
 
 from briefbot.bot.turn import Turn
@@ -47,6 +47,8 @@ class BriefbotContext(CallbackContext[ExtBot[Any], dict[Any, Any], dict[Any, Any
     ) -> None:
         super().__init__(application, chat_id=chat_id, user_id=user_id)
         self._turn: Turn | None = None
+        # A message that showed a summary as it was written: the card goes on it.
+        self.live_message: Message | None = None
 
     @classmethod
     def from_update(

@@ -59,6 +59,20 @@ async def reply(
 
 
 async def reply_card(update: Update, context: BriefbotContext, card: Card) -> Message | None:
+    """Send a card; one whose summary was shown as it was written goes on that message."""
+    live, context.live_message = context.live_message, None
+    if live is not None:
+        try:
+            await context.bot.edit_message_text(
+                card.text,
+                chat_id=live.chat_id,
+                message_id=live.message_id,
+                reply_markup=card.keyboard,
+            )
+            context.bot_data.shown.remember(live.chat_id, live.message_id, card)
+            return live
+        except BadRequest as exc:
+            logger.info("Could not finish message %s (%s); sending the card", live.message_id, exc)
     message = await reply(update, context, card.text, card.keyboard)
     if message is not None:
         context.bot_data.shown.remember(message.chat_id, message.message_id, card)

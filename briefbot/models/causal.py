@@ -12,15 +12,17 @@ import hashlib
 import json
 import logging
 import re
+import threading
+from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from briefbot.models.base import ModelLoadError, SummaryLength
+from briefbot.models.base import Document, ModelLoadError, SummaryLength
 from briefbot.models.runtime import Placement, RuntimeOptions, choose_placement
 from briefbot.models.sentences import split_sentences
 from briefbot.models.seq2seq import GenerationOptions
-from briefbot.models.windowed import WindowedSummarizer, input_limit
+from briefbot.models.windowed import ModelAnswerError, WindowedSummarizer, input_limit
 
 logger = logging.getLogger(__name__)
 
@@ -88,6 +90,14 @@ def clean_summary(raw: str, sentences: int, *, partial: bool = False) -> str:
     if whole and not partial and not _SENTENCE_END.search(found[-1]):
         found = found[:-1]
     return " ".join(" ".join(found[:sentences]).split())
+
+
+def final_summary(raw: str, length: SummaryLength) -> str:
+    """The cleaned summary of a whole answer; raises ModelAnswerError when nothing is left."""
+    summary = clean_summary(raw, length.sentences)
+    if not summary:
+        raise ModelAnswerError("the model gave no usable summary")
+    return summary
 
 
 class CausalSummarizer(WindowedSummarizer):
@@ -217,3 +227,48 @@ class CausalSummarizer(WindowedSummarizer):
                 outputs[index] = clean_summary(answer, length.sentences)
             self.stats.batches.append(len(chunk))
         return outputs
+
+    def stream(self, text: str, length: SummaryLength) -> Iterator[str]:
+        """The answer's text so far, cleaned, each time it grows (a preamble is held back
+        until it can be told apart); the last value is the summary. An article longer than
+        one window gives only its summary."""
+        if len(self.windows(text, length)) > 1:
+            yield from self.summarize_many([Document(text)], length)
+            return
+        import torch
+        from transformers import TextIteratorStreamer
+
+        streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
+        settings = {k: v for k, v in self.generation.items() if k != "max_new_tokens"}
+        encoded = self.tokenizer(
+            [self.prompt(text, length)], add_special_tokens=False, return_tensors="pt"
+        ).to(self.placement.device)
+        failures: list[BaseException] = []
+
+        def generate() -> None:
+            try:
+                with torch.inference_mode():
+                    self.model.generate(
+                        **encoded,
+                        streamer=streamer,
+                        pad_token_id=self.tokenizer.pad_token_id,
+                        max_new_tokens=self.new_tokens(length),
+                        **settings,
+                    )
+            except BaseException as exc:  # handed to the caller below
+                failures.append(exc)
+                streamer.end()
+
+        with self._lock:
+            worker = threading.Thread(target=generate, name="model-stream", daemon=True)
+            worker.start()
+            raw = ""
+            for piece in streamer:
+                raw += piece
+                shown = clean_summary(raw, length.sentences, partial=True)
+                if shown:
+                    yield shown
+            worker.join()
+        if failures:
+            raise failures[0]
+        yield final_summary(raw, length)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from briefbot.models.base import Document, Summarizer, SummaryLength
@@ -48,6 +48,32 @@ class ModelOwner:
                 self._readers -= 1
                 if not self._readers:
                     self._no_readers.set()
+
+    async def stream(
+        self, document: Document, length: SummaryLength, on_text: Callable[[str], None]
+    ) -> str:
+        """A reader's summary, with `on_text` called on the event loop with the text so far
+        each time it grows, where the summarizer can tell (`stream`); returns the summary."""
+        stream = getattr(self.summarizer, "stream", None)
+        if stream is None:
+            return (await self.summarize([document], length, reader=True))[0]
+        loop = asyncio.get_running_loop()
+
+        def run() -> str:
+            last = ""
+            for text in stream(document.text, length):
+                last = text
+                loop.call_soon_threadsafe(on_text, text)
+            return last
+
+        self._readers += 1
+        self._no_readers.clear()
+        try:
+            return await loop.run_in_executor(self._executor, run)
+        finally:
+            self._readers -= 1
+            if not self._readers:
+                self._no_readers.set()
 
     async def readers_served(self) -> None:
         """Return when no reader waits: background batches go after readers."""

@@ -18,8 +18,14 @@ from dataclasses import asdict, dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from briefbot.models.base import ModelLoadError, SummaryLength
-from briefbot.models.causal import NEW_TOKENS, PROMPT_VERSION, clean_summary, prompt_text
+from briefbot.models.base import Document, ModelLoadError, SummaryLength
+from briefbot.models.causal import (
+    NEW_TOKENS,
+    PROMPT_VERSION,
+    clean_summary,
+    final_summary,
+    prompt_text,
+)
 from briefbot.models.runtime import Placement, RuntimeOptions
 from briefbot.models.seq2seq import GenerationOptions
 from briefbot.models.windowed import WindowedSummarizer
@@ -143,9 +149,12 @@ class ServedSummarizer(WindowedSummarizer):
         return summaries
 
     def stream(self, text: str, length: SummaryLength) -> Iterator[str]:
-        """The answer's text so far, cleaned, each time it grows (for an article that fits
-        one window; a preamble is held back until it can be told apart); the last value is
-        the summary."""
+        """The answer's text so far, cleaned, each time it grows (a preamble is held back
+        until it can be told apart); the last value is the summary. An article longer than
+        one window gives only its summary."""
+        if len(self.windows(text, length)) > 1:
+            yield from self.summarize_many([Document(text)], length)
+            return
         chunks = self.client.chat.completions.create(**self._request(text, length), stream=True)
         raw = ""
         for chunk in chunks:
@@ -155,4 +164,4 @@ class ServedSummarizer(WindowedSummarizer):
                 shown = clean_summary(raw, length.sentences, partial=True)
                 if shown:
                     yield shown
-        yield clean_summary(raw, length.sentences)
+        yield final_summary(raw, length)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from briefbot.articles import Article, Library
 from briefbot.coordination import Instances, JobKey, SummaryFailure, SummaryJobs
@@ -66,14 +66,25 @@ class SummaryService:
         return self._served_model
 
     @property
+    def streams(self) -> bool:
+        """Whether this instance's model can show a summary as it writes it."""
+        return self.owner is not None and hasattr(self.owner.summarizer, "stream")
+
+    @property
     def label(self) -> str:
         if self.owner is not None:
             return self.owner.label
         return self._served_model or "none yet (waiting for a worker)"
 
-    async def summary_for(self, article: Article, length: SummaryLength) -> str:
+    async def summary_for(
+        self,
+        article: Article,
+        length: SummaryLength,
+        on_text: Callable[[str], None] | None = None,
+    ) -> str:
         """The summary for a reader; raises SummaryFailed for a recorded failure and
-        SummaryUnavailable when it cannot be had now."""
+        SummaryUnavailable when it cannot be had now. `on_text` is called with the text so
+        far while this instance's model writes it, where the model can tell."""
         key = JobKey(article.content_hash, await self.model_name(), length.value)
         [(summary, failure)] = await self.db.run(self._states, [key])
         if summary is not None:
@@ -83,7 +94,8 @@ class SummaryService:
         if self.owner is None:
             await self.db.run(self.jobs.request, key, article.id)
         else:
-            outcome = (await self._make([article], length, reader=True))[article.id]
+            made = await self._make([article], length, reader=True, on_text=on_text)
+            outcome = made[article.id]
             if isinstance(outcome, str):
                 return outcome
             if outcome is not None:
@@ -143,6 +155,7 @@ class SummaryService:
         *,
         retry_failed: bool = False,
         reader: bool = False,
+        on_text: Callable[[str], None] | None = None,
     ) -> dict[int, SummaryOutcome]:
         """Claim the summaries, make the ones this instance won, report the rest as they
         stand (cached by now, failed, or None: someone else is making them)."""
@@ -158,7 +171,7 @@ class SummaryService:
             for a, (summary, failure) in zip(others, states, strict=True)
         }
         if mine:
-            result |= await self._run_model(self.owner, mine, length, keys, reader)
+            result |= await self._run_model(self.owner, mine, length, keys, reader, on_text)
         return result
 
     def _claim(
@@ -187,11 +200,15 @@ class SummaryService:
         length: SummaryLength,
         keys: dict[int, JobKey],
         reader: bool,
+        on_text: Callable[[str], None] | None = None,
     ) -> dict[int, SummaryOutcome]:
         started = time.perf_counter()
         documents = [Document(text=a.text, title=a.title) for a in articles]
         try:
-            summaries = await owner.summarize(documents, length, reader=reader)
+            if on_text is not None and len(documents) == 1:
+                summaries = [await owner.stream(documents[0], length, on_text)]
+            else:
+                summaries = await owner.summarize(documents, length, reader=reader)
         except Exception as exc:
             if len(articles) > 1:
                 # Find the article that breaks the batch; the others still get summaries.

@@ -16,6 +16,7 @@ from briefbot.bot.cards import Card, article_card, latest_list
 from briefbot.bot.context import BriefbotContext
 from briefbot.bot.handlers import manage
 from briefbot.bot.replies import edit_card, reply, reply_card, shows, thread_of
+from briefbot.bot.streaming import LiveSummary
 from briefbot.bot.turn import CURRENT, NEWEST, ArticleView, Target
 from briefbot.chats import schedule_for
 from briefbot.models import SummaryLength
@@ -75,7 +76,8 @@ class SlowDown(Exception):
 async def _make_summary(
     update: Update, context: BriefbotContext, article: Article, length: SummaryLength
 ) -> str:
-    """A summary that is not cached yet; shows "typing" while the model works. Raises
+    """A summary that is not cached yet: shown as the model writes it where the model can
+    tell (the card then goes on that message), else "typing" while it works. Raises
     SlowDown when this user asked for too many new summaries lately."""
     user, chat = update.effective_user, update.effective_chat
     if user is not None and not is_bot_admin(update, context):
@@ -89,7 +91,16 @@ async def _make_summary(
             )
         except TelegramError as exc:
             logger.debug("typing indicator failed: %s", exc)
-    return await context.services.summaries.summary_for(article, length)
+    services = context.services
+    if not services.summaries.streams:
+        return await services.summaries.summary_for(article, length)
+    live = LiveSummary(update, context, article, length)
+    try:
+        return await services.summaries.summary_for(article, length, on_text=live.show)
+    finally:
+        shown = await live.close()
+        if update.callback_query is None:
+            context.live_message = shown
 
 
 async def render(update: Update, context: BriefbotContext, view: ArticleView) -> Card:

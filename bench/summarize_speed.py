@@ -1,11 +1,19 @@
 """Summarization speed: the naive way, one article at a time, vs Briefbot's batched path.
 
     python bench/summarize_speed.py [--articles 8] [--batch-size 8] [--device cpu]
+    python bench/summarize_speed.py --model qwen2.5-0.5b [--articles 4] [--device cuda]
 
-The model has distilbart-cnn-12-6's shape with random weights (speed does not depend on the
-weights, and nothing can be downloaded here); every article is cut to 512 input tokens and
-every summary is exactly 128 tokens, beam search 4, for both paths. Each variant runs in its
-own process so its peak memory (max RSS) is its own.
+The default model has distilbart-cnn-12-6's shape with random weights (speed does not depend
+on the weights, and nothing can be downloaded here); every article is cut to 512 input tokens
+and every summary is exactly 128 tokens, beam search 4, for both paths.
+
+`--model qwen2.5-0.5b` or `qwen2.5-1.5b`: an instruct LLM with that architecture (Qwen2,
+random weights, a ChatML template), 1,024 article tokens in and exactly 96 out, greedy: the
+naive per-article `generate` against Briefbot's batched path (left-padded, length-sorted),
+with the time to the first token of one article (naive prefill, and Briefbot's stream).
+
+Each variant runs in its own process so its peak memory (max RSS; on CUDA, the most the GPU
+held) is its own.
 """
 
 from __future__ import annotations
@@ -64,6 +72,184 @@ def build_model(folder: Path) -> None:
     )
     BartForConditionalGeneration(config).save_pretrained(folder)
     fast.save_pretrained(folder)
+
+
+QWEN_SHAPES = {  # from the models' config.json
+    "qwen2.5-0.5b": dict(
+        hidden_size=896, intermediate_size=4864, num_hidden_layers=24,
+        num_attention_heads=14, num_key_value_heads=2, tie_word_embeddings=True,
+    ),
+    "qwen2.5-1.5b": dict(
+        hidden_size=1536, intermediate_size=8960, num_hidden_layers=28,
+        num_attention_heads=12, num_key_value_heads=2, tie_word_embeddings=True,
+    ),
+}  # fmt: skip
+QWEN_VOCAB = 151_936
+LLM_INPUT_TOKENS = 1024
+LLM_OUTPUT_TOKENS = 96
+CHATML = (
+    "{% for message in messages %}<|im_start|>{{ message['role'] }}\n{{ message['content'] }}"
+    "<|im_end|>\n{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+
+
+def build_llm(folder: Path, shape: str, dtype: str) -> None:
+    import torch
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import (
+        GenerationConfig,
+        PreTrainedTokenizerFast,
+        Qwen2Config,
+        Qwen2ForCausalLM,
+    )
+
+    special = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<unk>"]
+    vocab = {token: i for i, token in enumerate(special)}
+    vocab |= {f"w{i}": i for i in range(len(special), QWEN_VOCAB)}
+    tokenizer = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
+    tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=tokenizer,
+        eos_token="<|im_end|>",
+        pad_token="<|endoftext|>",
+        unk_token="<unk>",
+        additional_special_tokens=special[1:3],
+        model_max_length=32_768,
+    )
+    fast.chat_template = CHATML
+    torch.manual_seed(0)
+    config = Qwen2Config(
+        vocab_size=QWEN_VOCAB,
+        max_position_embeddings=32_768,
+        eos_token_id=2,
+        pad_token_id=0,
+        **QWEN_SHAPES[shape],
+    )
+    with torch.device("cuda" if torch.cuda.is_available() else "cpu"):
+        model = Qwen2ForCausalLM(config).to(getattr(torch, dtype))
+    # Random weights favour some token; the special ones would leave nothing to show.
+    model.generation_config = GenerationConfig(
+        do_sample=False, eos_token_id=2, pad_token_id=0, suppress_tokens=[0, 1, 3]
+    )
+    model.save_pretrained(folder)
+    fast.save_pretrained(folder)
+
+
+def llm_articles(count: int) -> list[str]:
+    """Articles of LLM_INPUT_TOKENS vocabulary words each (the prompt's own words add ~30)."""
+    return [
+        " ".join(
+            f"w{4 + (n * 104_729 + i * 7_919) % (QWEN_VOCAB - 4)}" for i in range(LLM_INPUT_TOKENS)
+        )
+        for n in range(count)
+    ]
+
+
+def _peak_mb(device: str) -> float:
+    if device == "cuda":
+        import torch
+
+        return torch.cuda.max_memory_allocated() / 2**20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_llm_naive(folder: str, texts: list[str], device: str, dtype: str, queue) -> None:
+    """One article per `generate` call, the way a model card shows it."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from briefbot.models import SummaryLength
+    from briefbot.models.causal import prompt_text
+
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    model = AutoModelForCausalLM.from_pretrained(folder, dtype=getattr(torch, dtype)).to(device)
+    model.eval()
+
+    def inputs(text: str):
+        messages = [{"role": "user", "content": prompt_text(text, SummaryLength.STANDARD)}]
+        return tokenizer.apply_chat_template(
+            messages, add_generation_prompt=True, return_tensors="pt", return_dict=True
+        ).to(device)
+
+    def generate(text: str, tokens: int) -> None:
+        with torch.no_grad():
+            model.generate(
+                **inputs(text), min_new_tokens=tokens, max_new_tokens=tokens, do_sample=False,
+                pad_token_id=tokenizer.pad_token_id,
+            )  # fmt: skip
+
+    generate(texts[0], 1)  # warm-up
+    started = time.perf_counter()
+    generate(texts[0], 1)
+    first_token = time.perf_counter() - started
+    started = time.perf_counter()
+    for text in texts:
+        generate(text, LLM_OUTPUT_TOKENS)
+    if device == "cuda":
+        torch.cuda.synchronize()
+    queue.put((time.perf_counter() - started, _peak_mb(device) * 1024, first_token))
+
+
+def run_llm_briefbot(
+    folder: str, texts: list[str], device: str, dtype: str, batch: int, queue
+) -> None:
+    from briefbot.models import Document, SummaryLength
+    from briefbot.models.causal import CausalSummarizer
+    from briefbot.models.runtime import RuntimeOptions
+    from briefbot.models.seq2seq import GenerationOptions
+
+    model = CausalSummarizer.load(
+        folder,
+        runtime=RuntimeOptions(device=device, dtype=dtype, batch_size=batch),  # type: ignore[arg-type]
+        generation=GenerationOptions(
+            min_new_tokens=LLM_OUTPUT_TOKENS, max_new_tokens=LLM_OUTPUT_TOKENS
+        ),
+    )
+    model.summarize_many([Document(texts[0])], SummaryLength.SHORT)  # warm-up
+    started = time.perf_counter()
+    next(iter(model.stream(texts[0], SummaryLength.STANDARD)))
+    first_token = time.perf_counter() - started
+    started = time.perf_counter()
+    model.summarize_many([Document(t) for t in texts], SummaryLength.STANDARD)
+    queue.put((time.perf_counter() - started, _peak_mb(device) * 1024, first_token))
+
+
+def llm_main(args: argparse.Namespace) -> None:
+    dtype = "bfloat16" if args.device == "cuda" else "float32"
+    texts = llm_articles(args.articles)
+    with tempfile.TemporaryDirectory() as workspace:
+        folder = str(Path(workspace) / args.model)
+        build_llm(Path(folder), args.model, dtype)
+        print(
+            f"{len(texts)} articles, {LLM_INPUT_TOKENS} tokens in, {LLM_OUTPUT_TOKENS} out, "
+            f"greedy, {args.model} architecture (random weights), {dtype}, device {args.device}"
+        )
+        naive = measure_llm(run_llm_naive, folder, texts, args.device, dtype)
+        print(
+            f"naive, one generate per article: {len(texts) / naive[0]:.3f} articles/s, "
+            f"first token {naive[2]:.2f} s, peak {naive[1]:.0f} MB"
+        )
+        for batch in args.batch_size_llm:
+            mine = measure_llm(run_llm_briefbot, folder, texts, args.device, dtype, batch)
+            print(
+                f"briefbot batched, batch {batch}: {len(texts) / mine[0]:.3f} articles/s, "
+                f"first token (stream) {mine[2]:.2f} s, peak {mine[1]:.0f} MB, "
+                f"{naive[0] / mine[0]:.2f}x naive"
+            )
+
+
+def measure_llm(target, *args) -> tuple[float, float, float]:
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    process = context.Process(target=target, args=(*args, queue))
+    process.start()
+    try:
+        seconds, peak_kb, first_token = queue.get(timeout=3600)
+    except Exception:
+        process.kill()
+        raise SystemExit(f"{target.__name__} failed; see its traceback above") from None
+    process.join()
+    return seconds, peak_kb / 1024, first_token
 
 
 def articles(count: int) -> list[str]:
@@ -168,7 +354,14 @@ def main() -> None:
     parser.add_argument("--articles", type=int, default=8)
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    parser.add_argument("--model", default="distilbart", choices=["distilbart", *QWEN_SHAPES])
+    parser.add_argument(
+        "--batch-size-llm", type=int, nargs="+", default=[8], help="batch sizes for an LLM"
+    )
     args = parser.parse_args()
+    if args.model != "distilbart":
+        llm_main(args)
+        return
     texts = articles(args.articles)
     with tempfile.TemporaryDirectory() as workspace:
         folder = str(Path(workspace) / "distilbart-shape")

@@ -95,7 +95,7 @@ CHATML = (
 
 def build_llm(folder: Path, shape: str, dtype: str) -> None:
     import torch
-    from tokenizers import Tokenizer, models, pre_tokenizers
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
     from transformers import (
         GenerationConfig,
         PreTrainedTokenizerFast,
@@ -103,16 +103,24 @@ def build_llm(folder: Path, shape: str, dtype: str) -> None:
         Qwen2ForCausalLM,
     )
 
-    special = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<unk>"]
+    # A byte-level BPE like Qwen's (transformers loads any qwen2 model's tokenizer as one):
+    # the byte alphabet, so any text has tokens, and space-led filler words "Ġw<n>" that
+    # decode with their spaces, so generated text streams word by word.
+    special = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
     vocab = {token: i for i, token in enumerate(special)}
-    vocab |= {f"w{i}": i for i in range(len(special), QWEN_VOCAB)}
-    tokenizer = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
-    tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
+    for char in sorted(pre_tokenizers.ByteLevel.alphabet()):
+        vocab[char] = len(vocab)
+    filler = 0
+    while len(vocab) < QWEN_VOCAB:
+        vocab[f"Ġw{filler}"] = len(vocab)
+        filler += 1
+    tokenizer = Tokenizer(models.BPE(vocab, merges=[]))
+    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tokenizer.decoder = decoders.ByteLevel()
     fast = PreTrainedTokenizerFast(
         tokenizer_object=tokenizer,
         eos_token="<|im_end|>",
         pad_token="<|endoftext|>",
-        unk_token="<unk>",
         additional_special_tokens=special[1:3],
         model_max_length=32_768,
     )
@@ -127,22 +135,27 @@ def build_llm(folder: Path, shape: str, dtype: str) -> None:
     )
     with torch.device("cuda" if torch.cuda.is_available() else "cpu"):
         model = Qwen2ForCausalLM(config).to(getattr(torch, dtype))
-    # Random weights favour some token; the special ones would leave nothing to show.
+    # Random weights favour some tokens; special ones and stray bytes would leave nothing
+    # to show, so the model writes filler words only.
     model.generation_config = GenerationConfig(
-        do_sample=False, eos_token_id=2, pad_token_id=0, suppress_tokens=[0, 1, 3]
+        do_sample=False, eos_token_id=2, pad_token_id=0, suppress_tokens=list(range(0, 259))
     )
     model.save_pretrained(folder)
     fast.save_pretrained(folder)
 
 
 def llm_articles(count: int) -> list[str]:
-    """Articles of LLM_INPUT_TOKENS vocabulary words each (the prompt's own words add ~30)."""
-    return [
-        " ".join(
-            f"w{4 + (n * 104_729 + i * 7_919) % (QWEN_VOCAB - 4)}" for i in range(LLM_INPUT_TOKENS)
-        )
-        for n in range(count)
-    ]
+    """Articles of LLM_INPUT_TOKENS tokens each: words of digits, one token a character and
+    one for the space before each (the prompt's own instructions add about 200)."""
+    texts = []
+    for n in range(count):
+        words, tokens = [], 0
+        while tokens < LLM_INPUT_TOKENS:
+            word = f"w{(n * 104_729 + len(words) * 7_919) % 100_000}"
+            words.append(word)
+            tokens += len(word) + 1
+        texts.append(" ".join(words))
+    return texts
 
 
 def _peak_mb(device: str) -> float:

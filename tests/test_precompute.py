@@ -41,6 +41,10 @@ def test_new_articles_are_summarized_right_away(start_bot, api):
     admin.say(f"Fresh story\n{ARTICLE_TEXT}", replies=2)
     [article] = bot.services.library.latest(1)
     model = bot.services.owner.name
-    # The card needed the standard summary; the digest's short one comes in the background.
-    wait_for(lambda: bot.services.library.summary(article.content_hash, model, "short"))
+    # The card needed the standard summary; the digest's short one comes in the background,
+    # right away: well before the idle check a minute later (a wake-up lost while a round
+    # ran once made it wait for that).
+    wait_for(
+        lambda: bot.services.library.summary(article.content_hash, model, "short"), timeout=20
+    )
     assert missing(bot) == 0

@@ -101,6 +101,8 @@ class BackgroundSummaries:
 
     async def run_forever(self) -> None:
         while True:
+            # Cleared before the round, so an article stored during it wakes the next one.
+            self._wake.clear()
             try:
                 made = await self.run_once()
             except asyncio.CancelledError:
@@ -111,6 +113,5 @@ class BackgroundSummaries:
             if made:
                 await asyncio.sleep(0)  # let the loop breathe between batches
                 continue
-            self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.idle_seconds)

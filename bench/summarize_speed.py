@@ -227,6 +227,30 @@ def run_llm_briefbot(
     queue.put((time.perf_counter() - started, _peak_mb(device) * 1024, first_token))
 
 
+def run_llm_ct2(folder: str, texts: list[str], device: str, batch: int, queue) -> None:
+    from briefbot.models import Document, SummaryLength
+    from briefbot.models.ct2 import CTranslate2CausalSummarizer
+    from briefbot.models.runtime import RuntimeOptions
+    from briefbot.models.seq2seq import GenerationOptions
+
+    model = CTranslate2CausalSummarizer.load_converted(
+        Path(folder),
+        Path(folder).parent,
+        source="bench",
+        runtime=RuntimeOptions(device=device, quantize=True, batch_size=batch),  # type: ignore[arg-type]
+        generation=GenerationOptions(
+            min_new_tokens=LLM_OUTPUT_TOKENS, max_new_tokens=LLM_OUTPUT_TOKENS
+        ),
+    )
+    model.summarize_many([Document(texts[0])], SummaryLength.SHORT)  # warm-up
+    started = time.perf_counter()  # conversion, done once per model, is not timed
+    next(iter(model.stream(texts[0], SummaryLength.STANDARD)))
+    first_token = time.perf_counter() - started
+    started = time.perf_counter()
+    model.summarize_many([Document(t) for t in texts], SummaryLength.STANDARD)
+    queue.put((time.perf_counter() - started, _peak_mb(device) * 1024, first_token))
+
+
 def llm_main(args: argparse.Namespace) -> None:
     dtype = "bfloat16" if args.device == "cuda" else "float32"
     texts = llm_articles(args.articles)
@@ -247,6 +271,16 @@ def llm_main(args: argparse.Namespace) -> None:
             print(
                 f"briefbot batched, batch {batch}: {len(texts) / mine[0]:.3f} articles/s, "
                 f"first token (stream) {mine[2]:.2f} s, peak {mine[1]:.0f} MB, "
+                f"{naive[0] / mine[0]:.2f}x naive"
+            )
+        if importlib.util.find_spec("ctranslate2") is None:
+            print("ctranslate2 is not installed: its runtime was not measured")
+            return
+        for batch in args.batch_size_llm:
+            mine = measure_llm(run_llm_ct2, folder, texts, args.device, batch)
+            print(
+                f"briefbot ctranslate2 int8, batch {batch}: {len(texts) / mine[0]:.3f} "
+                f"articles/s, first token (stream) {mine[2]:.2f} s, peak {mine[1]:.0f} MB, "
                 f"{naive[0] / mine[0]:.2f}x naive"
             )
 

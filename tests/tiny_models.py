@@ -154,8 +154,9 @@ def build_causal(folder: Path, architecture: str = "qwen2", *, context: int = 25
     )
     raw.train_from_iterator(_corpus(), trainer)
     eos = "<|im_end|>" if architecture == "qwen2" else "<|eot_id|>"
+    bos = None if architecture == "qwen2" else "<|begin_of_text|>"  # as in the real ones
     tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=raw, eos_token=eos, pad_token="<pad>", unk_token="<unk>",
+        tokenizer_object=raw, bos_token=bos, eos_token=eos, pad_token="<pad>", unk_token="<unk>",
         model_max_length=context,
     )  # fmt: skip
     tokenizer.chat_template = CHATML if architecture == "qwen2" else LLAMA3

@@ -1,17 +1,21 @@
-"""CTranslate2 as a faster runtime for seq2seq summarizers (optional: `pip install ctranslate2`).
+"""CTranslate2 as a faster runtime (optional: `pip install ctranslate2`) for seq2seq models
+(BART, T5...) and for instruct LLMs (Llama, Qwen2, Gemma, Mistral...).
 
 The Hugging Face folder is converted once (int8 or float) into the models folder, then the
-same windowing, batching and reduce steps as the transformers runtime run on CTranslate2.
+same windowing, batching, prompts, cleaning and reduce steps as the transformers runtime run
+on CTranslate2's Translator (seq2seq) or Generator (decoder-only).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from briefbot.models.base import ModelLoadError, SummaryLength
-from briefbot.models.runtime import RuntimeOptions, choose_placement
+from briefbot.models.base import Document, ModelLoadError, SummaryLength
+from briefbot.models.causal import CausalSummarizer, clean_summary, final_summary
+from briefbot.models.runtime import Placement, RuntimeOptions, choose_placement
 from briefbot.models.seq2seq import GenerationOptions, Seq2SeqSummarizer
 
 logger = logging.getLogger(__name__)
@@ -87,18 +91,8 @@ class CTranslate2Summarizer(Seq2SeqSummarizer):
     ) -> CTranslate2Summarizer:
         from transformers import AutoTokenizer
 
-        try:
-            import ctranslate2
-        except ImportError as exc:
-            raise ModelLoadError(
-                "BRIEFBOT_RUNTIME=ctranslate2 needs the ctranslate2 package: "
-                "pip install ctranslate2"
-            ) from exc
         runtime = runtime or RuntimeOptions()
-        placement = choose_placement(runtime)
-        kind = compute_type(placement.device, runtime.quantize)
-        target = converted_root / f"{folder.name}.ct2-{'int8' if runtime.quantize else 'float'}"
-        convert(folder, target, "int8" if runtime.quantize else "float32")
+        ctranslate2, placement, kind, target = _open(folder, converted_root, runtime, "")
         try:
             tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
             translator = ctranslate2.Translator(
@@ -150,3 +144,121 @@ class CTranslate2Summarizer(Seq2SeqSummarizer):
             ids = tokenize.convert_tokens_to_ids(result.hypotheses[0])
             outputs.append(" ".join(tokenize.decode(ids, skip_special_tokens=True).split()))
         return outputs
+
+
+def _open(
+    folder: Path, converted_root: Path, runtime: RuntimeOptions, kind_of_model: str
+) -> tuple[Any, Placement, str, Path]:
+    """The ctranslate2 module, the placement, the compute type and the converted folder."""
+    try:
+        import ctranslate2
+    except ImportError as exc:
+        raise ModelLoadError(
+            "BRIEFBOT_RUNTIME=ctranslate2 needs the ctranslate2 package: pip install ctranslate2"
+        ) from exc
+    placement = choose_placement(runtime)
+    kind = compute_type(placement.device, runtime.quantize)
+    suffix = "int8" if runtime.quantize else "float"
+    target = converted_root / f"{folder.name}.ct2-{kind_of_model}{suffix}"
+    convert(folder, target, "int8" if runtime.quantize else "float32")
+    return ctranslate2, placement, kind, target
+
+
+class CTranslate2CausalSummarizer(CausalSummarizer):
+    """An instruct LLM on CTranslate2's Generator: int8 on a CPU (`BRIEFBOT_QUANTIZE=1`)."""
+
+    generator: Any
+
+    @classmethod
+    def load_converted(
+        cls,
+        folder: Path,
+        converted_root: Path,
+        *,
+        source: str,
+        runtime: RuntimeOptions | None = None,
+        generation: GenerationOptions | None = None,
+    ) -> CTranslate2CausalSummarizer:
+        from transformers import AutoTokenizer
+
+        runtime = runtime or RuntimeOptions()
+        ctranslate2, placement, kind, target = _open(folder, converted_root, runtime, "lm-")
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
+            generator = ctranslate2.Generator(
+                str(target),
+                device=placement.device,
+                compute_type=kind,
+                intra_threads=runtime.threads or 0,
+            )
+        except (OSError, ValueError, RuntimeError) as exc:
+            raise ModelLoadError(f"cannot load {target} with CTranslate2: {exc}") from exc
+        if not getattr(tokenizer, "chat_template", None):
+            raise ModelLoadError(f"{folder} has no chat template: use an instruct (chat) model")
+        summarizer = cls(
+            _ConfigOnly(folder),
+            tokenizer,
+            source=source,
+            placement=placement,
+            runtime=runtime,
+            generation=generation,
+        )
+        summarizer.generator = generator
+        summarizer.name = summarizer.name.replace("hf:", f"ct2-{kind}:", 1)
+        summarizer.label = f"{source} (CTranslate2, {kind})"
+        logger.info("Loaded %s with CTranslate2 on %s/%s", folder, placement.device, kind)
+        return summarizer
+
+    def _options(self, length: SummaryLength) -> dict[str, Any]:
+        settings = self.generation
+        options: dict[str, Any] = {
+            "max_length": self.new_tokens(length),
+            "min_length": int(settings.get("min_new_tokens") or 0),
+            "repetition_penalty": float(settings.get("repetition_penalty") or 1.0),
+        }
+        if settings.get("do_sample"):
+            options |= {
+                "sampling_topk": int(settings.get("top_k") or 50),
+                "sampling_topp": float(settings.get("top_p") or 1.0),
+                "sampling_temperature": float(settings.get("temperature") or 1.0),
+            }
+        return options
+
+    def _tokens(self, text: str, length: SummaryLength) -> list[str]:
+        ids = self.tokenizer(self.prompt(text, length), add_special_tokens=False)["input_ids"]
+        return list(self.tokenizer.convert_ids_to_tokens(ids))
+
+    def _generate(self, texts: list[str], length: SummaryLength) -> list[str]:
+        results = self.generator.generate_batch(
+            [self._tokens(text, length) for text in texts],
+            max_batch_size=max(1, self.runtime.batch_size),
+            include_prompt_in_result=False,
+            **self._options(length),
+        )
+        self.stats.batches.append(len(texts))
+        return [
+            clean_summary(
+                self.tokenizer.decode(result.sequences_ids[0], skip_special_tokens=True),
+                length.sentences,
+            )
+            for result in results
+        ]
+
+    def stream(self, text: str, length: SummaryLength) -> Iterator[str]:
+        if len(self.windows(text, length)) > 1:
+            yield from self.summarize_many([Document(text)], length)
+            return
+        ids: list[int] = []
+        with self._lock:
+            for step in self.generator.generate_tokens(
+                self._tokens(text, length), **self._options(length)
+            ):
+                ids.append(step.token_id)
+                shown = clean_summary(
+                    self.tokenizer.decode(ids, skip_special_tokens=True),
+                    length.sentences,
+                    partial=True,
+                )
+                if shown:
+                    yield shown
+        yield final_summary(self.tokenizer.decode(ids, skip_special_tokens=True), length)

@@ -105,9 +105,15 @@ def load_summarizer(
     config = read_config(folder) if folder is not None else _cached_config(spec)
     if config is not None and is_causal(config):
         if runtime.engine == "ctranslate2":
-            raise ModelLoadError(
-                f"{spec} is a causal LM; the ctranslate2 runtime runs seq2seq models for now: "
-                "use BRIEFBOT_RUNTIME=transformers"
+            if folder is None:
+                raise ModelLoadError(
+                    f"the ctranslate2 runtime converts local folders: run "
+                    f"`briefbot models pull {spec}` first"
+                )
+            from briefbot.models.ct2 import CTranslate2CausalSummarizer
+
+            return CTranslate2CausalSummarizer.load_converted(
+                folder, models_dir, source=spec, runtime=runtime, generation=generation
             )
         from briefbot.models.causal import CausalSummarizer
 

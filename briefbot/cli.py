@@ -226,7 +226,7 @@ def cmd_models(settings: Settings, args: argparse.Namespace) -> int:
     found = local_models(settings.models_dir)
     for model in found:
         mark = "*" if active in (model.name, str(model.path)) else " "
-        print(f"{mark} {model.name:40} {model.kind}, {model.architecture} ({model.path})")
+        print(f"{mark} {model.name:40} {model.describe()} ({model.path})")
     if active != EMBEDDED_MODEL and not any(active in (m.name, str(m.path)) for m in found):
         print(f"* {active:40} (configured; a folder or the Hugging Face cache)")
     return 0

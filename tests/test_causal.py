@@ -13,6 +13,7 @@ import pytest
 from briefbot.cli import main
 from briefbot.models import Document, ModelLoadError, SummaryLength, load_summarizer
 from briefbot.models.causal import CausalSummarizer, clean_summary
+from briefbot.models.registry import local_models
 from briefbot.models.runtime import RuntimeOptions
 from briefbot.models.sentences import split_sentences
 from briefbot.models.seq2seq import GenerationOptions
@@ -160,6 +161,7 @@ def test_pulled_causal_models_are_listed_with_their_kind(
     assert main(["models", "list"]) == 0
     listing = capsys.readouterr().out
     assert "* Tiny/Qwen2-Instruct" in listing and "causal LM, Qwen2ForCausalLM" in listing
+    assert "runs on transformers (" in listing
     model = load_summarizer("Tiny/Qwen2-Instruct", models_dir=models_dir)
     assert model.name.startswith("hf:Tiny/Qwen2-Instruct/")
 
@@ -236,6 +238,10 @@ def test_ctranslate2_runs_decoder_only_models(tmp_path: Path, architecture: str)
     shown = list(model.stream(ARTICLE_TEXT, SummaryLength.SHORT))
     assert len(shown) > 1
     assert shown[-1] == model.summarize_many([Document(ARTICLE_TEXT)], SummaryLength.SHORT)[0]
-    # Converted once: loading again reuses the converted folder.
+    # Converted once: loading again reuses the converted folder, which `models list` shows
+    # with its source.
     again = load_summarizer(str(folder), models_dir=tmp_path / "models", runtime=runtime)
     assert again.name == model.name
+    shutil.copytree(folder, tmp_path / "models" / architecture)
+    [listed] = local_models(tmp_path / "models")
+    assert listed.converted == ("int8",) and "ctranslate2 int8" in listed.describe()

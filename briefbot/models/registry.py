@@ -30,6 +30,15 @@ class LocalModel:
     path: Path
     architecture: str
     kind: str  # "seq2seq" or "causal LM"
+    size: int  # bytes on disk
+    converted: tuple[str, ...]  # CTranslate2 copies made of it: "int8", "float"
+
+    def describe(self) -> str:
+        runtimes = ["transformers", *(f"ctranslate2 {kind}" for kind in self.converted)]
+        return (
+            f"{self.kind}, {self.architecture}, {self.size / 1e9:.2f} GB; "
+            f"runs on {' and '.join(runtimes)}"
+        )
 
 
 def is_causal(config: dict[str, Any]) -> bool:
@@ -49,15 +58,25 @@ def read_config(folder: Path) -> dict[str, Any] | None:
 
 def local_models(models_dir: Path) -> list[LocalModel]:
     """Model folders in `models_dir` (those with a config.json)."""
-    found = []
-    if models_dir.is_dir():
-        for folder in sorted(p for p in models_dir.iterdir() if (p / "config.json").is_file()):
-            config = read_config(folder)
-            if config is None:
-                continue
-            architecture = ",".join(config.get("architectures") or [config.get("model_type", "?")])
-            kind = "causal LM" if is_causal(config) else "seq2seq"
-            found.append(LocalModel(folder.name.replace("--", "/"), folder, architecture, kind))
+    found: list[LocalModel] = []
+    if not models_dir.is_dir():
+        return found
+    folders = sorted(p for p in models_dir.iterdir() if (p / "config.json").is_file())
+    for folder in folders:
+        config = read_config(folder)
+        if config is None or ".ct2-" in folder.name:  # a CTranslate2 copy, listed with its source
+            continue
+        architecture = ",".join(config.get("architectures") or [config.get("model_type", "?")])
+        kind = "causal LM" if is_causal(config) else "seq2seq"
+        size = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+        converted = tuple(
+            p.name.rsplit("-", 1)[-1]
+            for p in folders
+            if p.name.startswith(f"{folder.name}.ct2-") and (p / "model.bin").is_file()
+        )
+        found.append(
+            LocalModel(folder.name.replace("--", "/"), folder, architecture, kind, size, converted)
+        )
     return found
 
 

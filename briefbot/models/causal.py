@@ -92,6 +92,16 @@ def clean_summary(raw: str, sentences: int, *, partial: bool = False) -> str:
     return " ".join(" ".join(found[:sentences]).split())
 
 
+def new_tokens(generation: dict[str, Any], length: SummaryLength) -> int:
+    """How many tokens an answer at `length` may have: the default for the length, or the
+    configured max_new_tokens (which is for the standard length) scaled to it."""
+    configured = generation.get("max_new_tokens")
+    if configured is None:
+        return NEW_TOKENS[length]
+    scale = NEW_TOKENS[length] / NEW_TOKENS[SummaryLength.STANDARD]
+    return max(8, int(int(configured) * scale))
+
+
 def final_summary(raw: str, length: SummaryLength) -> str:
     """The cleaned summary of a whole answer; raises ModelAnswerError when nothing is left."""
     summary = clean_summary(raw, length.sentences)
@@ -188,11 +198,7 @@ class CausalSummarizer(WindowedSummarizer):
         return str(rendered)
 
     def new_tokens(self, length: SummaryLength) -> int:
-        configured = self.generation.get("max_new_tokens")
-        if configured is None:
-            return NEW_TOKENS[length]
-        scale = NEW_TOKENS[length] / NEW_TOKENS[SummaryLength.STANDARD]
-        return max(8, int(int(configured) * scale))
+        return new_tokens(self.generation, length)
 
     def window_budget(self, length: SummaryLength) -> int:
         return self.max_input_tokens - self._overhead - self.new_tokens(length) - 8

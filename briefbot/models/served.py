@@ -20,10 +20,10 @@ from urllib.parse import urlsplit
 
 from briefbot.models.base import Document, ModelLoadError, SummaryLength
 from briefbot.models.causal import (
-    NEW_TOKENS,
     PROMPT_VERSION,
     clean_summary,
     final_summary,
+    new_tokens,
     prompt_text,
 )
 from briefbot.models.runtime import Placement, RuntimeOptions
@@ -118,11 +118,7 @@ class ServedSummarizer(WindowedSummarizer):
         return [sentence[start : start + size] for start in range(0, len(sentence), size)]
 
     def new_tokens(self, length: SummaryLength) -> int:
-        configured = self.generation.get("max_new_tokens")
-        if configured is None:
-            return NEW_TOKENS[length]
-        scale = NEW_TOKENS[length] / NEW_TOKENS[SummaryLength.STANDARD]
-        return max(8, int(int(configured) * scale))
+        return new_tokens(self.generation, length)
 
     def window_budget(self, length: SummaryLength) -> int:
         return self.max_input_tokens - PROMPT_TOKENS - self.new_tokens(length)

@@ -19,6 +19,7 @@ held) is its own.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
 import json
 import multiprocessing
@@ -232,6 +233,7 @@ def run_llm_ct2(folder: str, texts: list[str], device: str, batch: int, queue) -
     from briefbot.models.ct2 import CTranslate2CausalSummarizer
     from briefbot.models.runtime import RuntimeOptions
     from briefbot.models.seq2seq import GenerationOptions
+    from briefbot.models.windowed import ModelAnswerError
 
     model = CTranslate2CausalSummarizer.load_converted(
         Path(folder),
@@ -242,12 +244,22 @@ def run_llm_ct2(folder: str, texts: list[str], device: str, batch: int, queue) -
             min_new_tokens=LLM_OUTPUT_TOKENS, max_new_tokens=LLM_OUTPUT_TOKENS
         ),
     )
-    model.summarize_many([Document(texts[0])], SummaryLength.SHORT)  # warm-up
+
+    # CTranslate2 does not read generation_config's suppress_tokens, so the random weights
+    # may write only special tokens and bytes: such an answer is timed all the same, and
+    # the stream then shows nothing (first token: nan).
+    def summarize(documents: list[Document], length: SummaryLength) -> None:
+        with contextlib.suppress(ModelAnswerError):
+            model.summarize_many(documents, length)
+
+    summarize([Document(texts[0])], SummaryLength.SHORT)  # warm-up
     started = time.perf_counter()  # conversion, done once per model, is not timed
-    next(iter(model.stream(texts[0], SummaryLength.STANDARD)))
-    first_token = time.perf_counter() - started
+    first_token = float("nan")
+    with contextlib.suppress(ModelAnswerError, StopIteration):
+        next(iter(model.stream(texts[0], SummaryLength.STANDARD)))
+        first_token = time.perf_counter() - started
     started = time.perf_counter()
-    model.summarize_many([Document(t) for t in texts], SummaryLength.STANDARD)
+    summarize([Document(t) for t in texts], SummaryLength.STANDARD)
     queue.put((time.perf_counter() - started, _peak_mb(device) * 1024, first_token))
 
 

@@ -211,9 +211,10 @@ class CTranslate2CausalSummarizer(CausalSummarizer):
 
     def _options(self, length: SummaryLength) -> dict[str, Any]:
         settings = self.generation
+        most = self.new_tokens(length)
         options: dict[str, Any] = {
-            "max_length": self.new_tokens(length),
-            "min_length": int(settings.get("min_new_tokens") or 0),
+            "max_length": most,
+            "min_length": min(most, int(settings.get("min_new_tokens") or 0)),
             "repetition_penalty": float(settings.get("repetition_penalty") or 1.0),
         }
         if settings.get("do_sample"):

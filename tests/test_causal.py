@@ -245,3 +245,11 @@ def test_ctranslate2_runs_decoder_only_models(tmp_path: Path, architecture: str)
     shutil.copytree(folder, tmp_path / "models" / architecture)
     [listed] = local_models(tmp_path / "models")
     assert listed.converted == ("int8",) and "ctranslate2 int8" in listed.describe()
+    # A minimum answer length above a short summary's maximum is capped, not an error.
+    capped = load_summarizer(
+        str(folder),
+        models_dir=tmp_path / "models",
+        runtime=runtime,
+        generation=GenerationOptions(max_new_tokens=8, min_new_tokens=20),
+    )
+    assert capped.summarize_many([Document(ARTICLE_TEXT)], SummaryLength.SHORT)[0]

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from briefbot.models.base import Document, ModelLoadError, SummaryLength
-from briefbot.models.runtime import Placement, RuntimeOptions, choose_placement
+from briefbot.models.runtime import Placement, RuntimeOptions, load_pretrained
 from briefbot.models.sentences import split_sentences
 from briefbot.models.seq2seq import GenerationOptions
 from briefbot.models.windowed import ModelAnswerError, WindowedSummarizer, input_limit
@@ -151,21 +151,12 @@ class CausalSummarizer(WindowedSummarizer):
         generation: GenerationOptions | None = None,
         local_only: bool = True,
     ) -> CausalSummarizer:
-        from transformers import AutoModelForCausalLM, AutoTokenizer
-        from transformers.utils import logging as hf_logging
+        from transformers import AutoModelForCausalLM
 
-        hf_logging.disable_progress_bar()
-        hf_logging.set_verbosity_error()
         runtime = runtime or RuntimeOptions()
-        placement = choose_placement(runtime)
-        try:
-            tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=local_only)
-            model: Any = AutoModelForCausalLM.from_pretrained(
-                str(path), local_files_only=local_only, dtype=placement.dtype
-            )
-        except (OSError, ValueError, KeyError) as exc:
-            first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
-            raise ModelLoadError(f"cannot load a causal LM from {path}: {first_line}") from exc
+        tokenizer, model, placement = load_pretrained(
+            str(path), AutoModelForCausalLM, runtime, local_only=local_only, what="a causal LM"
+        )
         if not getattr(tokenizer, "chat_template", None):
             raise ModelLoadError(
                 f"{path} has no chat template: Briefbot runs instruct (chat) models; "
@@ -174,8 +165,6 @@ class CausalSummarizer(WindowedSummarizer):
         tokenizer.padding_side = "left"
         if tokenizer.pad_token is None:
             tokenizer.pad_token = tokenizer.eos_token
-        model.eval()
-        model.to(placement.device)
         if placement.quantized:
             logger.warning("int8 quantization is for seq2seq models; running %s as float", path)
         logger.info("Loaded %s on %s", path, placement.describe())

@@ -89,20 +89,10 @@ class CTranslate2Summarizer(Seq2SeqSummarizer):
         runtime: RuntimeOptions | None = None,
         generation: GenerationOptions | None = None,
     ) -> CTranslate2Summarizer:
-        from transformers import AutoTokenizer
-
         runtime = runtime or RuntimeOptions()
-        ctranslate2, placement, kind, target = _open(folder, converted_root, runtime, "")
-        try:
-            tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
-            translator = ctranslate2.Translator(
-                str(target),
-                device=placement.device,
-                compute_type=kind,
-                intra_threads=runtime.threads or 0,
-            )
-        except (OSError, ValueError, RuntimeError) as exc:
-            raise ModelLoadError(f"cannot load {target} with CTranslate2: {exc}") from exc
+        tokenizer, translator, placement, kind = _open(
+            folder, converted_root, runtime, "Translator"
+        )
         summarizer = cls(
             _ConfigOnly(folder),
             tokenizer,
@@ -114,7 +104,6 @@ class CTranslate2Summarizer(Seq2SeqSummarizer):
         summarizer.translator = translator
         summarizer.name = summarizer.name.replace("hf:", f"ct2-{kind}:", 1)
         summarizer.label = f"{source or folder} (CTranslate2, {kind})"
-        logger.info("Loaded %s with CTranslate2 on %s/%s", folder, placement.device, kind)
         return summarizer
 
     def _generate(self, texts: list[str], length: SummaryLength) -> list[str]:
@@ -147,9 +136,12 @@ class CTranslate2Summarizer(Seq2SeqSummarizer):
 
 
 def _open(
-    folder: Path, converted_root: Path, runtime: RuntimeOptions, kind_of_model: str
-) -> tuple[Any, Placement, str, Path]:
-    """The ctranslate2 module, the placement, the compute type and the converted folder."""
+    folder: Path, converted_root: Path, runtime: RuntimeOptions, engine: str
+) -> tuple[Any, Any, Placement, str]:
+    """Convert `folder` once and load it: the tokenizer, the CTranslate2 `engine`
+    ("Translator" or "Generator"), the placement and the compute type."""
+    from transformers import AutoTokenizer
+
     try:
         import ctranslate2
     except ImportError as exc:
@@ -159,9 +151,20 @@ def _open(
     placement = choose_placement(runtime)
     kind = compute_type(placement.device, runtime.quantize)
     suffix = "int8" if runtime.quantize else "float"
-    target = converted_root / f"{folder.name}.ct2-{kind_of_model}{suffix}"
+    target = converted_root / f"{folder.name}.ct2-{'lm-' if engine == 'Generator' else ''}{suffix}"
     convert(folder, target, "int8" if runtime.quantize else "float32")
-    return ctranslate2, placement, kind, target
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
+        loaded = getattr(ctranslate2, engine)(
+            str(target),
+            device=placement.device,
+            compute_type=kind,
+            intra_threads=runtime.threads or 0,
+        )
+    except (OSError, ValueError, RuntimeError) as exc:
+        raise ModelLoadError(f"cannot load {target} with CTranslate2: {exc}") from exc
+    logger.info("Loaded %s with CTranslate2 on %s/%s", folder, placement.device, kind)
+    return tokenizer, loaded, placement, kind
 
 
 class CTranslate2CausalSummarizer(CausalSummarizer):
@@ -179,20 +182,8 @@ class CTranslate2CausalSummarizer(CausalSummarizer):
         runtime: RuntimeOptions | None = None,
         generation: GenerationOptions | None = None,
     ) -> CTranslate2CausalSummarizer:
-        from transformers import AutoTokenizer
-
         runtime = runtime or RuntimeOptions()
-        ctranslate2, placement, kind, target = _open(folder, converted_root, runtime, "lm-")
-        try:
-            tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
-            generator = ctranslate2.Generator(
-                str(target),
-                device=placement.device,
-                compute_type=kind,
-                intra_threads=runtime.threads or 0,
-            )
-        except (OSError, ValueError, RuntimeError) as exc:
-            raise ModelLoadError(f"cannot load {target} with CTranslate2: {exc}") from exc
+        tokenizer, generator, placement, kind = _open(folder, converted_root, runtime, "Generator")
         if not getattr(tokenizer, "chat_template", None):
             raise ModelLoadError(f"{folder} has no chat template: use an instruct (chat) model")
         summarizer = cls(
@@ -206,7 +197,6 @@ class CTranslate2CausalSummarizer(CausalSummarizer):
         summarizer.generator = generator
         summarizer.name = summarizer.name.replace("hf:", f"ct2-{kind}:", 1)
         summarizer.label = f"{source} (CTranslate2, {kind})"
-        logger.info("Loaded %s with CTranslate2 on %s/%s", folder, placement.device, kind)
         return summarizer
 
     def _options(self, length: SummaryLength) -> dict[str, Any]:

@@ -33,6 +33,35 @@ class Placement:
         return f"{self.device}/{kind}"
 
 
+def load_pretrained(
+    path: str, auto_class: Any, options: RuntimeOptions, *, local_only: bool, what: str
+) -> tuple[Any, Any, Placement]:
+    """Tokenizer, model (an `auto_class` such as AutoModelForCausalLM, in eval mode on its
+    device) and placement of a Hugging Face folder or cached hub name; raises
+    ModelLoadError with one line naming `what` was being loaded."""
+    from transformers import AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    from briefbot.models.base import ModelLoadError
+
+    hf_logging.disable_progress_bar()
+    # Counting tokens of whole articles is expected to exceed the input size; the warning
+    # transformers prints about it would be noise.
+    hf_logging.set_verbosity_error()
+    placement = choose_placement(options)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=local_only)
+        model = auto_class.from_pretrained(
+            path, local_files_only=local_only, dtype=placement.dtype
+        )
+    except (OSError, ValueError, KeyError) as exc:
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+        raise ModelLoadError(f"cannot load {what} from {path}: {first_line}") from exc
+    model.eval()
+    model.to(placement.device)
+    return tokenizer, model, placement
+
+
 def choose_placement(options: RuntimeOptions) -> Placement:
     """CUDA with bf16 when available (fp16 where bf16 is not), else CPU float32."""
     import torch

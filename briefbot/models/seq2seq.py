@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from briefbot.models.base import ModelLoadError, SummaryLength
-from briefbot.models.runtime import Placement, RuntimeOptions, choose_placement
+from briefbot.models.runtime import Placement, RuntimeOptions, load_pretrained
 from briefbot.models.windowed import WindowedSummarizer, input_limit
 
 logger = logging.getLogger(__name__)
@@ -98,29 +98,18 @@ class Seq2SeqSummarizer(WindowedSummarizer):
         local_only: bool = True,
     ) -> Seq2SeqSummarizer:
         import torch
-        from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
-        from transformers.utils import logging as hf_logging
+        from transformers import AutoModelForSeq2SeqLM
 
-        hf_logging.disable_progress_bar()
-        # Counting tokens of whole articles is expected to exceed the input size; the
-        # warning transformers prints about it would be noise.
-        hf_logging.set_verbosity_error()
         runtime = runtime or RuntimeOptions()
-        placement = choose_placement(runtime)
-        try:
-            tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=local_only)
-            model = AutoModelForSeq2SeqLM.from_pretrained(
-                str(path), local_files_only=local_only, dtype=placement.dtype
-            )
-        except (OSError, ValueError, KeyError) as exc:
-            first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
-            raise ModelLoadError(
-                f"cannot load a summarization model from {path}: {first_line}"
-            ) from exc
+        tokenizer, model, placement = load_pretrained(
+            str(path),
+            AutoModelForSeq2SeqLM,
+            runtime,
+            local_only=local_only,
+            what="a summarization model",
+        )
         if not model.config.is_encoder_decoder:
             raise ModelLoadError(f"{path} is not a sequence-to-sequence model")
-        model.eval()
-        model.to(placement.device)
         if placement.quantized:
             with warnings.catch_warnings():
                 # torch marks eager-mode quantization as deprecated in favour of torchao.

@@ -10,7 +10,9 @@ and every summary is exactly 128 tokens, beam search 4, for both paths.
 `--model qwen2.5-0.5b` or `qwen2.5-1.5b`: an instruct LLM with that architecture (Qwen2,
 random weights, a ChatML template), 1,024 article tokens in and exactly 96 out, greedy: the
 naive per-article `generate` against Briefbot's batched path (left-padded, length-sorted),
-with the time to the first token of one article (naive prefill, and Briefbot's stream).
+with the time to the first token of one article (naive prefill, and Briefbot's stream);
+then llama.cpp on the same weights as Q8_0 and Q4_K_M GGUF files (written with the `gguf`
+package, quantized by llama.cpp) and CTranslate2 int8, where installed.
 
 Each variant runs in its own process so its peak memory (max RSS; on CUDA, the most the GPU
 held) is its own.
@@ -263,6 +265,55 @@ def run_llm_ct2(folder: str, texts: list[str], device: str, batch: int, queue) -
     queue.put((time.perf_counter() - started, _peak_mb(device) * 1024, first_token))
 
 
+def run_llm_llamacpp(path: str, texts: list[str], device: str, queue) -> None:
+    from briefbot.models import Document, SummaryLength
+    from briefbot.models.llamacpp import LlamaCppSummarizer
+    from briefbot.models.runtime import RuntimeOptions
+    from briefbot.models.seq2seq import GenerationOptions
+    from briefbot.models.windowed import ModelAnswerError
+
+    model = LlamaCppSummarizer.load(
+        Path(path),
+        runtime=RuntimeOptions(device=device),  # type: ignore[arg-type]
+        generation=GenerationOptions(
+            min_new_tokens=LLM_OUTPUT_TOKENS, max_new_tokens=LLM_OUTPUT_TOKENS
+        ),
+    )
+
+    # As for CTranslate2: no suppress_tokens, so an answer of special tokens and bytes is
+    # timed all the same.
+    def summarize(documents: list[Document], length: SummaryLength) -> None:
+        with contextlib.suppress(ModelAnswerError):
+            model.summarize_many(documents, length)
+
+    summarize([Document(texts[0])], SummaryLength.SHORT)  # warm-up
+    started = time.perf_counter()
+    first_token = float("nan")
+    with contextlib.suppress(ModelAnswerError, StopIteration):
+        next(iter(model.stream(texts[0], SummaryLength.STANDARD)))
+        first_token = time.perf_counter() - started
+    started = time.perf_counter()
+    summarize([Document(t) for t in texts], SummaryLength.STANDARD)
+    queue.put((time.perf_counter() - started, _peak_mb("cpu") * 1024, first_token))
+
+
+def llamacpp_rows(folder: str, texts: list[str], device: str, naive_seconds: float) -> None:
+    """llama.cpp on GGUF files written from the same weights: F16, then Q8_0 and Q4_K_M by
+    llama.cpp's own quantizer (conversion is not timed)."""
+    from tests.gguf_files import quantize, write_gguf
+
+    half = write_gguf(Path(folder), Path(f"{folder}-f16.gguf"), half=True)
+    for kind in ("Q8_0", "Q4_K_M"):
+        path = quantize(half, Path(f"{folder}-{kind}.gguf"), kind)
+        mine = measure_llm(run_llm_llamacpp, str(path), texts, device)
+        print(
+            f"briefbot llama.cpp {kind} ({path.stat().st_size / 2**20:.0f} MB file): "
+            f"{len(texts) / mine[0]:.3f} articles/s, first token (stream) {mine[2]:.2f} s, "
+            f"peak {mine[1]:.0f} MB, {naive_seconds / mine[0]:.2f}x naive"
+        )
+        path.unlink()
+
+
 def llm_main(args: argparse.Namespace) -> None:
     dtype = "bfloat16" if args.device == "cuda" else "float32"
     texts = llm_articles(args.articles)
@@ -285,6 +336,10 @@ def llm_main(args: argparse.Namespace) -> None:
                 f"first token (stream) {mine[2]:.2f} s, peak {mine[1]:.0f} MB, "
                 f"{naive[0] / mine[0]:.2f}x naive"
             )
+        if importlib.util.find_spec("llama_cpp") and importlib.util.find_spec("gguf"):
+            llamacpp_rows(folder, texts, args.device, naive[0])
+        else:
+            print("llama-cpp-python or gguf is not installed: llama.cpp was not measured")
         if importlib.util.find_spec("ctranslate2") is None:
             print("ctranslate2 is not installed: its runtime was not measured")
             return

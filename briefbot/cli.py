@@ -199,8 +199,18 @@ def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
             source, str(report.counts[source]), *(f"{row[m]:.2f}" for m in evaluation.METRICS)
         )
     console = Console()
+    if len(report.failures) == len(records):
+        raise CliError(
+            f"the model failed on every article; first: {report.failures[0]}", EXIT_FAILURE
+        )
     console.print(table)
     console.print(f"median {report.median_ms:.0f} ms per article")
+    if report.failures:
+        console.print(
+            f"{len(report.failures)} of {len(records)} articles got no summary (scored as "
+            f"zero); first: {report.failures[0]}",
+            markup=False,
+        )
     if args.save:
         evaluation.save_outputs(Path(args.save), report.outputs)
         console.print(f"summaries written to {args.save}")
@@ -209,17 +219,24 @@ def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_models(settings: Settings, args: argparse.Namespace) -> int:
     from briefbot.models import ModelLoadError
-    from briefbot.models.registry import EMBEDDED_MODEL, local_models, pull_model
+    from briefbot.models.registry import EMBEDDED_MODEL, GGUF_SUFFIX, local_models, pull_model
 
     if args.action == "pull":
-        if not args.name:
-            raise CliError("usage: briefbot models pull NAME (a Hugging Face model name)")
+        name, file = args.name, args.file
+        if name and file is None and name.lower().endswith(GGUF_SUFFIX) and name.count("/") == 2:
+            name, _, file = name.rpartition("/")
+        if not name or (file is not None and not file.lower().endswith(GGUF_SUFFIX)):
+            raise CliError(
+                "usage: briefbot models pull OWNER/NAME (a Hugging Face model), or "
+                "briefbot models pull OWNER/REPO FILE.gguf (one GGUF file of a repository)"
+            )
         try:
-            target = pull_model(args.name, settings.models_dir)
+            target = pull_model(name, settings.models_dir, file)
         except ModelLoadError as exc:
             raise CliError(str(exc), EXIT_FAILURE) from None
         _model(settings, str(target), "models pull")  # proves it loads
-        print(f"{args.name} is in {target}; use it with BRIEFBOT_MODEL={args.name}")
+        spec = f"{name}/{file}" if file else name
+        print(f"{spec} is in {target}; use it with BRIEFBOT_MODEL={spec}")
         return 0
     active = settings.model
     print(f"{'*' if active == EMBEDDED_MODEL else ' '} {EMBEDDED_MODEL:40} bundled extractive")
@@ -228,7 +245,7 @@ def cmd_models(settings: Settings, args: argparse.Namespace) -> int:
         mark = "*" if active in (model.name, str(model.path)) else " "
         print(f"{mark} {model.name:40} {model.describe()} ({model.path})")
     if active != EMBEDDED_MODEL and not any(active in (m.name, str(m.path)) for m in found):
-        print(f"* {active:40} (configured; a folder or the Hugging Face cache)")
+        print(f"* {active:40} (configured; a path or the Hugging Face cache)")
     return 0
 
 
@@ -344,6 +361,7 @@ def build_parser() -> argparse.ArgumentParser:
     models = command("models", cmd_models, "list local models or pull one")
     models.add_argument("action", choices=["list", "pull"])
     models.add_argument("name", nargs="?", help="Hugging Face model name, for pull")
+    models.add_argument("file", nargs="?", help="a .gguf file of that repository, for pull")
     admins = command("admins", cmd_admins, "list, add or remove the bot's admins")
     admins.add_argument("action", choices=["list", "add", "remove"])
     admins.add_argument("user_id", nargs="?", help="a Telegram user id")

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 from collections.abc import Iterator
 
 import openai
 import pytest
 
+from briefbot.cli import main
 from briefbot.models import Document, ModelLoadError, SummaryLength, load_summarizer
 from briefbot.models.runtime import RuntimeOptions
 from briefbot.models.sentences import split_sentences
@@ -165,3 +167,34 @@ def test_the_bot_serves_a_served_model(start_bot, api, server):
     final = first if first.params.get("reply_markup") else edits_until_the_card(api, mark)[-1]
     assert " ".join(FIRST[:3]) in texts([final])[0]
     assert api.failed_calls(mark) == []
+
+
+def eval_file(tmp_path, count: int = 3):
+    data = tmp_path / "dev.jsonl"
+    records = [
+        {"id": str(n), "text": ARTICLE_TEXT, "summary": FIRST[0], "source": "test"}
+        for n in range(count)
+    ]
+    data.write_text("\n".join(json.dumps(r) for r in records) + "\n")
+    return data
+
+
+def test_eval_runs_a_served_model_and_counts_what_it_fails(server, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("BRIEFBOT_RUNTIME", "openai")
+    monkeypatch.setenv("BRIEFBOT_MODEL_URL", server.url)
+    monkeypatch.setenv("BRIEFBOT_MODEL", server.model.name)
+    data = eval_file(tmp_path)
+    assert main(["eval", str(data), "--length", "short"]) == 0
+    out = capsys.readouterr().out
+    assert "served at" in out and "100.00" in out  # the summary is the reference
+    # One article the server fails on scores zero and is reported; the others still count.
+    monkeypatch.setenv("BRIEFBOT_BATCH_SIZE", "1")
+    server.model.faults.extend([Fault(status=400)])
+    assert main(["eval", str(data), "--length", "short"]) == 0
+    out = capsys.readouterr().out
+    assert "1 of 3 articles got no summary" in out and "BadRequestError" in out
+    # A server that fails everything: one line and exit status 1, no table.
+    server.model.faults.extend([Fault(status=400)] * 3)
+    assert main(["eval", str(data), "--length", "short"]) == 1
+    captured = capsys.readouterr()
+    assert "the model failed on every article" in captured.err and "ROUGE" not in captured.out

@@ -110,9 +110,43 @@ def final_summary(raw: str, length: SummaryLength) -> str:
     return summary
 
 
-class CausalSummarizer(WindowedSummarizer):
-    empty_is_failure = True
+def cache_name(prefix: str, source: str, generation: dict[str, Any]) -> str:
+    """The summary cache's name for a model: it changes with the settings and the prompts."""
+    fingerprint = hashlib.sha256(
+        json.dumps([generation, PROMPT_VERSION], sort_keys=True).encode()
+    ).hexdigest()[:8]
+    return f"{prefix}:{source}/{fingerprint}"
 
+
+class ChatSummarizer(WindowedSummarizer):
+    """What every instruct-LLM runtime shares. A runtime gives `_answers` (the raw answer so
+    far, each time it grows) for streaming; `stream` cleans it."""
+
+    empty_is_failure = True
+    generation: dict[str, Any]
+
+    def new_tokens(self, length: SummaryLength) -> int:
+        return new_tokens(self.generation, length)
+
+    def _answers(self, text: str, length: SummaryLength) -> Iterator[str]:
+        raise NotImplementedError
+
+    def stream(self, text: str, length: SummaryLength) -> Iterator[str]:
+        """The summary so far, cleaned, each time it grows (a preamble is held back until it
+        can be told apart); the last value is the summary. An article longer than one
+        window gives only its summary."""
+        if len(self.windows(text, length)) > 1:
+            yield from self.summarize_many([Document(text)], length)
+            return
+        raw = ""
+        for raw in self._answers(text, length):
+            shown = clean_summary(raw, length.sentences, partial=True)
+            if shown:
+                yield shown
+        yield final_summary(raw, length)
+
+
+class CausalSummarizer(ChatSummarizer):
     def __init__(
         self,
         model: Any,
@@ -135,10 +169,7 @@ class CausalSummarizer(WindowedSummarizer):
         }
         self.generation = {k: v for k, v in (defaults | overrides).items() if v is not None}
         self._overhead = self._count(self.prompt(""))
-        fingerprint = hashlib.sha256(
-            json.dumps([self.generation, PROMPT_VERSION], sort_keys=True).encode()
-        ).hexdigest()[:8]
-        self.name = f"hf:{source}/{fingerprint}"
+        self.name = cache_name("hf", source, self.generation)
         self.label = f"{source} (transformers, {placement.describe()})"
 
     @classmethod
@@ -186,19 +217,23 @@ class CausalSummarizer(WindowedSummarizer):
         )
         return str(rendered)
 
-    def new_tokens(self, length: SummaryLength) -> int:
-        return new_tokens(self.generation, length)
-
     def window_budget(self, length: SummaryLength) -> int:
         return self.max_input_tokens - self._overhead - self.new_tokens(length) - 8
+
+    def _settings(self, length: SummaryLength) -> dict[str, Any]:
+        """generate()'s settings at `length`: a minimum never above the maximum."""
+        settings = dict(self.generation)
+        settings["max_new_tokens"] = most = self.new_tokens(length)
+        if "min_new_tokens" in settings:
+            settings["min_new_tokens"] = min(most, int(settings["min_new_tokens"]))
+        return settings
 
     def _generate(self, texts: list[str], length: SummaryLength) -> list[str]:
         """Summaries of texts that each fit the context, in left-padded, length-sorted
         batches; only the new tokens are decoded."""
         import torch
 
-        settings = {k: v for k, v in self.generation.items() if k != "max_new_tokens"}
-        settings["max_new_tokens"] = self.new_tokens(length)
+        settings = self._settings(length)
         prompts = [self.prompt(text, length) for text in texts]
         order = sorted(range(len(prompts)), key=lambda i: self._count(prompts[i]))
         outputs: list[str] = [""] * len(prompts)
@@ -223,18 +258,12 @@ class CausalSummarizer(WindowedSummarizer):
             self.stats.batches.append(len(chunk))
         return outputs
 
-    def stream(self, text: str, length: SummaryLength) -> Iterator[str]:
-        """The answer's text so far, cleaned, each time it grows (a preamble is held back
-        until it can be told apart); the last value is the summary. An article longer than
-        one window gives only its summary."""
-        if len(self.windows(text, length)) > 1:
-            yield from self.summarize_many([Document(text)], length)
-            return
+    def _answers(self, text: str, length: SummaryLength) -> Iterator[str]:
         import torch
         from transformers import TextIteratorStreamer
 
         streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
-        settings = {k: v for k, v in self.generation.items() if k != "max_new_tokens"}
+        settings = self._settings(length)
         encoded = self.tokenizer(
             [self.prompt(text, length)], add_special_tokens=False, return_tensors="pt"
         ).to(self.placement.device)
@@ -247,7 +276,6 @@ class CausalSummarizer(WindowedSummarizer):
                         **encoded,
                         streamer=streamer,
                         pad_token_id=self.tokenizer.pad_token_id,
-                        max_new_tokens=self.new_tokens(length),
                         **settings,
                     )
             except BaseException as exc:  # handed to the caller below
@@ -260,10 +288,7 @@ class CausalSummarizer(WindowedSummarizer):
             raw = ""
             for piece in streamer:
                 raw += piece
-                shown = clean_summary(raw, length.sentences, partial=True)
-                if shown:
-                    yield shown
+                yield raw
             worker.join()
         if failures:
             raise failures[0]
-        yield final_summary(raw, length)

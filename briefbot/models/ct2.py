@@ -13,8 +13,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from briefbot.models.base import Document, ModelLoadError, SummaryLength
-from briefbot.models.causal import CausalSummarizer, clean_summary, final_summary
+from briefbot.models.base import ModelLoadError, SummaryLength
+from briefbot.models.causal import CausalSummarizer, clean_summary
 from briefbot.models.runtime import Placement, RuntimeOptions, choose_placement
 from briefbot.models.seq2seq import GenerationOptions, Seq2SeqSummarizer
 
@@ -235,21 +235,11 @@ class CTranslate2CausalSummarizer(CausalSummarizer):
             for result in results
         ]
 
-    def stream(self, text: str, length: SummaryLength) -> Iterator[str]:
-        if len(self.windows(text, length)) > 1:
-            yield from self.summarize_many([Document(text)], length)
-            return
+    def _answers(self, text: str, length: SummaryLength) -> Iterator[str]:
         ids: list[int] = []
         with self._lock:
             for step in self.generator.generate_tokens(
                 self._tokens(text, length), **self._options(length)
             ):
                 ids.append(step.token_id)
-                shown = clean_summary(
-                    self.tokenizer.decode(ids, skip_special_tokens=True),
-                    length.sentences,
-                    partial=True,
-                )
-                if shown:
-                    yield shown
-        yield final_summary(self.tokenizer.decode(ids, skip_special_tokens=True), length)
+                yield self.tokenizer.decode(ids, skip_special_tokens=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import statistics
 import time
 from collections.abc import Callable, Iterable
@@ -11,6 +12,8 @@ from pathlib import Path
 
 from briefbot.models.base import Document, Summarizer, SummaryLength
 from briefbot.models.sentences import split_sentences
+
+logger = logging.getLogger(__name__)
 
 METRICS = ("rouge1", "rouge2", "rougeL", "rougeLsum")
 
@@ -34,6 +37,7 @@ class EvalReport:
     counts: dict[str, int]
     median_ms: float
     outputs: list[tuple[str, str]] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)  # one line per article the model failed
 
 
 def read_records(path: Path) -> list[EvalRecord]:
@@ -81,11 +85,12 @@ def evaluate(
 
     scorer = rouge_scorer.RougeScorer(list(METRICS), use_stemmer=True)
     per_article_ms: list[float] = []
+    failures: list[str] = []
     outputs: list[tuple[str, str]] = []
     for start in range(0, len(records), batch_size):
         batch = records[start : start + batch_size]
         began = time.perf_counter()
-        summaries = summarizer.summarize_many([Document(r.text, r.title) for r in batch], length)
+        summaries = _summaries(summarizer, batch, length, failures)
         elapsed_ms = (time.perf_counter() - began) * 1000
         per_article_ms += [elapsed_ms / len(batch)] * len(batch)
         outputs += [(r.id, s) for r, s in zip(batch, summaries, strict=True)]
@@ -102,7 +107,29 @@ def evaluate(
         for key, rows in values.items()
     }
     counts = {key: len(rows) for key, rows in values.items()}
-    return EvalReport(scores, counts, statistics.median(per_article_ms), outputs)
+    return EvalReport(scores, counts, statistics.median(per_article_ms), outputs, failures)
+
+
+def _summaries(
+    summarizer: Summarizer, batch: list[EvalRecord], length: SummaryLength, failures: list[str]
+) -> list[str]:
+    """Summaries of a batch; when the model fails on it, article by article, and an article
+    it fails on scores zero (its error is kept in `failures`)."""
+    documents = [Document(r.text, r.title) for r in batch]
+    if len(batch) > 1:
+        try:
+            return summarizer.summarize_many(documents, length)
+        except Exception:  # any model or server failure is a result here
+            logger.info("The model failed on a batch; summarizing it article by article")
+    summaries = []
+    for record, document in zip(batch, documents, strict=True):
+        try:
+            [summary] = summarizer.summarize_many([document], length)
+        except Exception as exc:  # as above
+            failures.append(f"{record.id}: {type(exc).__name__}: {exc}")
+            summary = ""
+        summaries.append(summary)
+    return summaries
 
 
 def save_outputs(path: Path, outputs: Iterable[tuple[str, str]]) -> None:

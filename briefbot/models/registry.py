@@ -17,6 +17,7 @@ logger = logging.getLogger(__name__)
 
 EMBEDDED_MODEL = "embedded"
 DEFAULT_MODELS_DIR = Path("data/models")
+GGUF_SUFFIX = ".gguf"
 
 
 def folder_name(spec: str) -> str:
@@ -29,12 +30,15 @@ class LocalModel:
     name: str
     path: Path
     architecture: str
-    kind: str  # "seq2seq" or "causal LM"
+    kind: str  # "seq2seq", "causal LM" or "GGUF causal LM"
     size: int  # bytes on disk
     converted: tuple[str, ...]  # CTranslate2 copies made of it: "int8", "float"
 
     def describe(self) -> str:
-        runtimes = ["transformers", *(f"ctranslate2 {kind}" for kind in self.converted)]
+        if self.path.suffix == GGUF_SUFFIX:
+            runtimes = ["llama.cpp"]
+        else:
+            runtimes = ["transformers", *(f"ctranslate2 {kind}" for kind in self.converted)]
         return (
             f"{self.kind}, {self.architecture}, {self.size / 1e9:.2f} GB; "
             f"runs on {' and '.join(runtimes)}"
@@ -56,11 +60,39 @@ def read_config(folder: Path) -> dict[str, Any] | None:
     return config if isinstance(config, dict) else None
 
 
+def gguf_model(path: Path, name: str) -> LocalModel:
+    """A GGUF file described from its header (with the `gguf` package, where installed)."""
+    architecture, quantization = "?", ""
+    try:
+        from gguf import GGUFReader, LlamaFileType
+
+        fields = GGUFReader(path).fields
+        architecture = fields["general.architecture"].contents()
+        if "general.file_type" in fields:
+            file_type = LlamaFileType(fields["general.file_type"].contents())
+            quantization = f" {file_type.name.removeprefix('MOSTLY_').removeprefix('ALL_')}"
+    except (ImportError, OSError, ValueError, KeyError, IndexError):
+        pass
+    return LocalModel(
+        name, path, f"{architecture}{quantization}", "GGUF causal LM", path.stat().st_size, ()
+    )
+
+
+def local_gguf_files(models_dir: Path) -> list[LocalModel]:
+    """GGUF files in `models_dir` and in the folders `models pull REPO FILE` makes there."""
+    files = [*models_dir.glob(f"*{GGUF_SUFFIX}"), *models_dir.glob(f"*/*{GGUF_SUFFIX}")]
+    return [
+        gguf_model(path, str(path.relative_to(models_dir)).replace("--", "/"))
+        for path in sorted(files)
+    ]
+
+
 def local_models(models_dir: Path) -> list[LocalModel]:
-    """Model folders in `models_dir` (those with a config.json)."""
+    """Model folders in `models_dir` (those with a config.json) and GGUF files."""
     found: list[LocalModel] = []
     if not models_dir.is_dir():
         return found
+    found.extend(local_gguf_files(models_dir))
     folders = sorted(p for p in models_dir.iterdir() if (p / "config.json").is_file())
     for folder in folders:
         config = read_config(folder)
@@ -78,6 +110,35 @@ def local_models(models_dir: Path) -> list[LocalModel]:
             LocalModel(folder.name.replace("--", "/"), folder, architecture, kind, size, converted)
         )
     return found
+
+
+def resolve_gguf(spec: str, models_dir: Path) -> Path:
+    """A GGUF file: a path, OWNER/REPO/FILE.gguf pulled into `models_dir`, or the same in the
+    Hugging Face cache; raises ModelLoadError naming where it looked."""
+    candidate = Path(spec).expanduser()
+    if candidate.is_file():
+        return candidate
+    repo, _, file = spec.rpartition("/")
+    if repo.count("/") == 1:
+        pulled = models_dir / folder_name(repo) / file
+        if pulled.is_file():
+            return pulled
+        try:
+            from huggingface_hub import try_to_load_from_cache
+
+            cached = try_to_load_from_cache(repo, file)
+        except ImportError:
+            cached = None
+        if isinstance(cached, str):
+            return Path(cached)
+        raise ModelLoadError(
+            f"GGUF file {file} of {repo} is not in {models_dir}/ or the Hugging Face cache; "
+            f"run `briefbot models pull {repo} {file}` where the network allows"
+        )
+    raise ModelLoadError(
+        f"GGUF file {spec} does not exist (give a path, or OWNER/REPO/FILE.gguf pulled with "
+        "`briefbot models pull OWNER/REPO FILE.gguf`)"
+    )
 
 
 def resolve_model_folder(spec: str, models_dir: Path) -> Path | None:
@@ -120,6 +181,12 @@ def load_summarizer(
                 "(e.g. http://gpu-box:8000/v1), and BRIEFBOT_MODEL, the name it serves"
             )
         return ServedSummarizer.connect(spec, server, generation)
+    if spec.lower().endswith(GGUF_SUFFIX):
+        from briefbot.models.llamacpp import LlamaCppSummarizer
+
+        return LlamaCppSummarizer.load(
+            resolve_gguf(spec, models_dir), source=spec, runtime=runtime, generation=generation
+        )
     folder = resolve_model_folder(spec, models_dir)
     config = read_config(folder) if folder is not None else _cached_config(spec)
     if config is not None and is_causal(config):
@@ -181,18 +248,23 @@ def _cached_config(spec: str) -> dict[str, Any] | None:
     return read_config(Path(path).parent) if isinstance(path, str) else None
 
 
-def pull_model(spec: str, models_dir: Path) -> Path:
-    """Download a hub model into `models_dir` for offline use; raises ModelLoadError."""
-    from huggingface_hub import snapshot_download
+def pull_model(spec: str, models_dir: Path, file: str | None = None) -> Path:
+    """Download a hub model into `models_dir` for offline use: the whole Hugging Face model,
+    or one `file` of a repository of GGUF files. Returns the folder or the file; raises
+    ModelLoadError."""
+    from huggingface_hub import hf_hub_download, snapshot_download
     from huggingface_hub.errors import HfHubHTTPError
 
     target = models_dir / folder_name(spec)
     try:
+        if file is not None:
+            return Path(hf_hub_download(repo_id=spec, filename=file, local_dir=target))
         snapshot_download(
             repo_id=spec,
             local_dir=target,
             allow_patterns=["*.json", "*.safetensors", "*.model", "*.txt", "*.spm", "*.jinja"],
         )
     except (HfHubHTTPError, OSError, ValueError) as exc:
-        raise ModelLoadError(f"cannot download {spec!r}: {str(exc).splitlines()[0]}") from exc
+        what = f"{file} of {spec!r}" if file else repr(spec)
+        raise ModelLoadError(f"cannot download {what}: {str(exc).splitlines()[0]}") from exc
     return target

@@ -9,8 +9,6 @@ least about three characters of news text in the languages these models serve).
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -18,17 +16,10 @@ from dataclasses import asdict, dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from briefbot.models.base import Document, ModelLoadError, SummaryLength
-from briefbot.models.causal import (
-    PROMPT_VERSION,
-    clean_summary,
-    final_summary,
-    new_tokens,
-    prompt_text,
-)
+from briefbot.models.base import ModelLoadError, SummaryLength
+from briefbot.models.causal import ChatSummarizer, cache_name, clean_summary, prompt_text
 from briefbot.models.runtime import Placement, RuntimeOptions
 from briefbot.models.seq2seq import GenerationOptions
-from briefbot.models.windowed import WindowedSummarizer
 
 logger = logging.getLogger(__name__)
 
@@ -46,9 +37,7 @@ class ServerOptions:
     context_tokens: int = 8192
 
 
-class ServedSummarizer(WindowedSummarizer):
-    empty_is_failure = True
-
+class ServedSummarizer(ChatSummarizer):
     def __init__(
         self, model: str, options: ServerOptions, generation: GenerationOptions | None = None
     ) -> None:
@@ -80,12 +69,9 @@ class ServedSummarizer(WindowedSummarizer):
             key: chosen[key] for key in ("max_new_tokens", "temperature", "top_p") if key in chosen
         }
         self.generation.setdefault("temperature", 0.0)
-        fingerprint = hashlib.sha256(
-            json.dumps([self.generation, PROMPT_VERSION], sort_keys=True).encode()
-        ).hexdigest()[:8]
         # The cache key is the served model's name: the same model behind another URL (or
         # another replica) shares summaries.
-        self.name = f"openai:{model}/{fingerprint}"
+        self.name = cache_name("openai", model, self.generation)
         self.label = f"{model} (served at {urlsplit(options.url).netloc or options.url})"
 
     @classmethod
@@ -117,9 +103,6 @@ class ServedSummarizer(WindowedSummarizer):
         size = budget * CHARS_PER_TOKEN
         return [sentence[start : start + size] for start in range(0, len(sentence), size)]
 
-    def new_tokens(self, length: SummaryLength) -> int:
-        return new_tokens(self.generation, length)
-
     def window_budget(self, length: SummaryLength) -> int:
         return self.max_input_tokens - PROMPT_TOKENS - self.new_tokens(length)
 
@@ -144,20 +127,11 @@ class ServedSummarizer(WindowedSummarizer):
         self.stats.batches.append(len(texts))
         return summaries
 
-    def stream(self, text: str, length: SummaryLength) -> Iterator[str]:
-        """The answer's text so far, cleaned, each time it grows (a preamble is held back
-        until it can be told apart); the last value is the summary. An article longer than
-        one window gives only its summary."""
-        if len(self.windows(text, length)) > 1:
-            yield from self.summarize_many([Document(text)], length)
-            return
+    def _answers(self, text: str, length: SummaryLength) -> Iterator[str]:
         chunks = self.client.chat.completions.create(**self._request(text, length), stream=True)
         raw = ""
         for chunk in chunks:
             delta = chunk.choices[0].delta.content if chunk.choices else None
             if delta:
                 raw += delta
-                shown = clean_summary(raw, length.sentences, partial=True)
-                if shown:
-                    yield shown
-        yield final_summary(raw, length)
+                yield raw

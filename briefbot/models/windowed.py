@@ -109,6 +109,7 @@ class WindowedSummarizer:
         pending = {
             i: self.windows(d.text, length) for i, d in enumerate(documents) if d.text.strip()
         }
+        sizes = {i: len(d.text) for i, d in enumerate(documents)}
         results = ["" for _ in documents]
         for round_number in range(MAX_REDUCE_ROUNDS + 1):
             if not pending:
@@ -123,11 +124,17 @@ class WindowedSummarizer:
                 joined.setdefault(index, []).append(summary)
             pending = {}
             for index, parts in joined.items():
-                if len(parts) == 1 or round_number == MAX_REDUCE_ROUNDS:
-                    results[index] = " ".join(parts)
+                text = " ".join(parts)
+                if len(parts) == 1:
+                    results[index] = text
+                elif round_number == MAX_REDUCE_ROUNDS or len(text) >= sizes[index]:
+                    # A window too small for the answers makes summaries that do not shrink:
+                    # rather than loop, keep the first sentences, as many as asked for.
+                    results[index] = " ".join(split_sentences(text)[: length.sentences])
                 else:
                     # The window summaries together are the new text to summarize.
-                    pending[index] = self.windows(" ".join(parts), length)
+                    sizes[index] = len(text)
+                    pending[index] = self.windows(text, length)
         return results
 
 

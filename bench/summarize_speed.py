@@ -166,6 +166,10 @@ def _peak_mb(device: str) -> float:
         import torch
 
         return torch.cuda.max_memory_allocated() / 2**20
+    # VmHWM, not ru_maxrss: a spawned process's ru_maxrss starts at its parent's peak.
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
@@ -402,7 +406,7 @@ def run_naive(folder: str, texts: list[str], device: str, queue) -> None:
                 early_stopping=True,
             )
         tokenizer.batch_decode(output, skip_special_tokens=True)
-    queue.put((time.perf_counter() - started, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
+    queue.put((time.perf_counter() - started, _peak_mb("cpu") * 1024))
 
 
 def run_ct2(folder: str, texts: list[str], device: str, batch: int, quantize: bool, queue) -> None:
@@ -424,7 +428,7 @@ def run_ct2(folder: str, texts: list[str], device: str, batch: int, quantize: bo
     )
     started = time.perf_counter()  # conversion, done once per model, is not timed
     model.summarize_many([Document(t) for t in texts], SummaryLength.STANDARD)
-    queue.put((time.perf_counter() - started, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
+    queue.put((time.perf_counter() - started, _peak_mb("cpu") * 1024))
 
 
 def run_briefbot(
@@ -446,7 +450,7 @@ def run_briefbot(
     )
     started = time.perf_counter()
     model.summarize_many([Document(t) for t in texts], SummaryLength.STANDARD)
-    queue.put((time.perf_counter() - started, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
+    queue.put((time.perf_counter() - started, _peak_mb("cpu") * 1024))
 
 
 def measure(target, *args) -> tuple[float, float]:

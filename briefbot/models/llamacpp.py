@@ -10,6 +10,7 @@ sequence at a time, so a batch is a loop.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterator
 from dataclasses import asdict
 from datetime import datetime
@@ -142,7 +143,8 @@ class LlamaCppSummarizer(ChatSummarizer):
             llama = llama_cpp.Llama(
                 model_path=str(path),
                 n_ctx=MAX_CONTEXT_TOKENS,
-                n_threads=runtime.threads,
+                # llama-cpp-python's own default is half the CPUs: one thread on a 2-core VM.
+                n_threads=runtime.threads or os.cpu_count(),
                 n_gpu_layers=-1 if gpu else 0,
                 verbose=False,
             )

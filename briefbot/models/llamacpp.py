@@ -56,6 +56,19 @@ def _render_template(template: str, variables: dict[str, Any]) -> str:
     return environment.from_string(template).render(**variables)
 
 
+def trained_context(path: Path) -> int | None:
+    """The context a GGUF file's model was trained for, read from its header (so that
+    llama.cpp is opened with no more than that); None when it cannot be read."""
+    try:
+        from gguf import GGUFReader
+
+        fields = GGUFReader(path).fields
+        architecture = fields["general.architecture"].contents()
+        return int(fields[f"{architecture}.context_length"].contents())
+    except (ImportError, OSError, ValueError, KeyError, IndexError, TypeError):
+        return None
+
+
 def context_tokens(llama: Any) -> int:
     """The context the model was trained for, within the one it was opened with."""
     architecture = llama.metadata.get("general.architecture", "")
@@ -142,7 +155,7 @@ class LlamaCppSummarizer(ChatSummarizer):
         try:
             llama = llama_cpp.Llama(
                 model_path=str(path),
-                n_ctx=MAX_CONTEXT_TOKENS,
+                n_ctx=min(MAX_CONTEXT_TOKENS, trained_context(path) or MAX_CONTEXT_TOKENS),
                 # llama-cpp-python's own default is half the CPUs: one thread on a 2-core VM.
                 n_threads=runtime.threads or os.cpu_count(),
                 n_gpu_layers=-1 if gpu else 0,

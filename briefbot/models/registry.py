@@ -39,10 +39,8 @@ class LocalModel:
             runtimes = ["llama.cpp"]
         else:
             runtimes = ["transformers", *(f"ctranslate2 {kind}" for kind in self.converted)]
-        return (
-            f"{self.kind}, {self.architecture}, {self.size / 1e9:.2f} GB; "
-            f"runs on {' and '.join(runtimes)}"
-        )
+        size = f"{self.size / 1e9:.2f} GB" if self.size >= 1e9 else f"{self.size / 1e6:.0f} MB"
+        return f"{self.kind}, {self.architecture}, {size}; runs on {' and '.join(runtimes)}"
 
 
 def is_causal(config: dict[str, Any]) -> bool:

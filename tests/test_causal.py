@@ -195,7 +195,22 @@ def test_eval_runs_an_instruct_model(tmp_path: Path, qwen_folder, capsys):
     data.write_text("\n".join(json.dumps(r) for r in records) + "\n")
     assert main(["eval", str(data), "--model", str(qwen_folder), "--length", "short"]) == 0
     out = capsys.readouterr().out
-    assert "test" in out and "3" in out
+    assert "test" in out and "3" in out and "(transformers" in out
+
+
+@pytest.mark.slow
+def test_eval_runs_an_instruct_model_on_ctranslate2(
+    tmp_path: Path, qwen_folder, monkeypatch, capsys
+):
+    data = tmp_path / "dev.jsonl"
+    record = {"id": "1", "text": ARTICLE_TEXT, "summary": "A footbridge opened."}
+    data.write_text(json.dumps(record) + "\n")
+    monkeypatch.setenv("BRIEFBOT_RUNTIME", "ctranslate2")
+    monkeypatch.setenv("BRIEFBOT_QUANTIZE", "1")
+    monkeypatch.setenv("BRIEFBOT_MODELS_DIR", str(tmp_path / "models"))
+    assert main(["eval", str(data), "--model", str(qwen_folder), "--length", "short"]) == 0
+    out = " ".join(capsys.readouterr().out.split())  # the table's title wraps
+    assert "(CTranslate2, int8)" in out
 
 
 def test_an_answer_being_written_keeps_its_last_words_and_holds_back_a_preamble():

@@ -51,6 +51,9 @@ def convert(source: Path, target: Path, quantization: str) -> Path:
     for name, value in _LEGACY_BART_FIELDS.items():
         if not hasattr(transformers.BartConfig, name):
             setattr(transformers.BartConfig, name, value)
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
     try:
         TransformersConverter(str(source)).convert(
             str(target), quantization=quantization, force=True

@@ -40,6 +40,26 @@ def test_start_welcomes_subscribes_and_shows_latest(library, reader):
     assert state.subscribed and state.current_article_id == articles[2].id
 
 
+def test_a_shared_link_opens_its_article(library, reader):
+    bot, articles = library
+    # t.me/<bot>?start=a<ID> arrives as "/start a<ID>": that article's card, no welcome.
+    [card] = reader.say(f"/start a{articles[0].id}")
+    assert "<b>Footbridge opens in Westford</b>" in card.params["text"]
+    assert [label for label, _ in buttons(card)] == ["◀ Previous", "📝 Get a summary", "Next ▶"]
+    bot.settle()
+    assert bot.services.chats.get(READER_ID).current_article_id == articles[0].id
+    assert "<b>Second story</b>" in texts(reader.say("/next"))[0]  # reading goes on from it
+    # Unknown and deleted articles: said so, and the newest instead.
+    bot.services.library.delete(articles[1].id)
+    for payload in ("a999999", f"a{articles[1].id}"):
+        notice, card = reader.say(f"/start {payload}", replies=2)
+        assert "no longer in the library" in notice.params["text"]
+        assert "<b>Third story</b>" in card.params["text"]
+    # Anything else after /start is the plain /start.
+    welcome, _card = reader.say("/start a12x", replies=2)
+    assert "Briefbot" in welcome.params["text"]
+
+
 def test_summary_next_prev_walk_the_library(library, reader):
     _, _articles = library
     [summary] = reader.say("/summary")

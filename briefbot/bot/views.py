@@ -57,6 +57,7 @@ EMPTY_LIBRARY = "📭 There are no articles yet. An admin can add one by sending
 CAUGHT_UP = "✅ You're all caught up: this is the newest article."
 FIRST_ARTICLE = "⏮ This is the first article: there is nothing older."
 ARTICLE_GONE = "That article is no longer available. Try /latest."
+LINKED_ARTICLE_GONE = "The article of that link is no longer in the library. Here is the newest."
 STALE_BUTTON = "This button is no longer valid. Try /latest."
 ALREADY_SHOWN = "That is already on the card."
 SUMMARY_UNAVAILABLE = (

@@ -237,5 +237,13 @@ class Admins:
 
 def _existing_article(article_id: int) -> Any:
     """`article_id`, or NULL when an admin deleted the article after the update read it
-    (the chat loses its place, as a deletion does to every chat reading it)."""
-    return select(_ARTICLE_IDS.c.id).where(_ARTICLE_IDS.c.id == article_id).scalar_subquery()
+    (the chat loses its place, as a deletion does to every chat reading it). On PostgreSQL
+    the row is locked against deletion until the transaction ends (FOR KEY SHARE; SQLite's
+    writers take turns): a deletion committed between the subquery's snapshot and the
+    reference check would otherwise fail the update."""
+    return (
+        select(_ARTICLE_IDS.c.id)
+        .where(_ARTICLE_IDS.c.id == article_id)
+        .with_for_update(read=True, key_share=True)
+        .scalar_subquery()
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 from telegram import Update
 from telegram.constants import ChatAction, ChatType
@@ -27,7 +28,17 @@ logger = logging.getLogger(__name__)
 LATEST_COUNT = 10
 
 
+def article_link(payload: str) -> int | None:
+    """The article id of a deep link's payload (`t.me/<bot>?start=a<ID>`), or None."""
+    match = re.fullmatch(r"a(\d{1,12})", payload)
+    return int(match.group(1)) if match else None
+
+
 async def start(update: Update, context: BriefbotContext) -> None:
+    linked = article_link(context.args[0]) if context.args else None
+    if linked is not None:
+        await open_linked_article(update, context, linked)
+        return
     services, turn = context.services, context.turn
     chat = await turn.chat()
     manager = await can_manage_chat(update, context)
@@ -50,6 +61,20 @@ async def start(update: Update, context: BriefbotContext) -> None:
     if view.article is None:
         await reply(update, context, views.EMPTY_LIBRARY)
         return
+    turn.move_to(view.article.id)
+    await reply_card(update, context, article_card(view.article))
+
+
+async def open_linked_article(update: Update, context: BriefbotContext, article_id: int) -> None:
+    """A shared link: that article's card, or, when it is gone, a notice and the newest."""
+    turn = context.turn
+    view = await turn.view(Target(article_id=article_id), summary=False)
+    if view.article is None:
+        view = await turn.view(NEWEST, summary=False)
+        if view.article is None:
+            await reply(update, context, views.EMPTY_LIBRARY)
+            return
+        await reply(update, context, views.LINKED_ARTICLE_GONE)
     turn.move_to(view.article.id)
     await reply_card(update, context, article_card(view.article))
 

@@ -235,11 +235,9 @@ def run_llm_briefbot(
 
 
 def run_llm_ct2(folder: str, texts: list[str], device: str, batch: int, queue) -> None:
-    from briefbot.models import Document, SummaryLength
     from briefbot.models.ct2 import CTranslate2CausalSummarizer
     from briefbot.models.runtime import RuntimeOptions
     from briefbot.models.seq2seq import GenerationOptions
-    from briefbot.models.windowed import ModelAnswerError
 
     model = CTranslate2CausalSummarizer.load_converted(
         Path(folder),
@@ -251,30 +249,13 @@ def run_llm_ct2(folder: str, texts: list[str], device: str, batch: int, queue) -
         ),
     )
 
-    # CTranslate2 does not read generation_config's suppress_tokens, so the random weights
-    # may write only special tokens and bytes: such an answer is timed all the same, and
-    # the stream then shows nothing (first token: nan).
-    def summarize(documents: list[Document], length: SummaryLength) -> None:
-        with contextlib.suppress(ModelAnswerError):
-            model.summarize_many(documents, length)
-
-    summarize([Document(texts[0])], SummaryLength.SHORT)  # warm-up
-    started = time.perf_counter()  # conversion, done once per model, is not timed
-    first_token = float("nan")
-    with contextlib.suppress(ModelAnswerError, StopIteration):
-        next(iter(model.stream(texts[0], SummaryLength.STANDARD)))
-        first_token = time.perf_counter() - started
-    started = time.perf_counter()
-    summarize([Document(t) for t in texts], SummaryLength.STANDARD)
-    queue.put((time.perf_counter() - started, _peak_mb(device) * 1024, first_token))
+    time_untuned(model, texts, device, queue)
 
 
 def run_llm_llamacpp(path: str, texts: list[str], device: str, queue) -> None:
-    from briefbot.models import Document, SummaryLength
     from briefbot.models.llamacpp import LlamaCppSummarizer
     from briefbot.models.runtime import RuntimeOptions
     from briefbot.models.seq2seq import GenerationOptions
-    from briefbot.models.windowed import ModelAnswerError
 
     model = LlamaCppSummarizer.load(
         Path(path),
@@ -284,13 +265,22 @@ def run_llm_llamacpp(path: str, texts: list[str], device: str, queue) -> None:
         ),
     )
 
-    # As for CTranslate2: no suppress_tokens, so an answer of special tokens and bytes is
-    # timed all the same.
+    time_untuned(model, texts, "cpu", queue)
+
+
+def time_untuned(model, texts: list[str], device: str, queue) -> None:
+    """Warm-up, the stream's first words and the whole batch, for a runtime that does not
+    read generation_config's suppress_tokens (CTranslate2, llama.cpp): the random weights
+    may then write only special tokens and bytes, an answer that is timed all the same
+    (and the stream shows nothing: first token nan)."""
+    from briefbot.models import Document, SummaryLength
+    from briefbot.models.windowed import ModelAnswerError
+
     def summarize(documents: list[Document], length: SummaryLength) -> None:
         with contextlib.suppress(ModelAnswerError):
             model.summarize_many(documents, length)
 
-    summarize([Document(texts[0])], SummaryLength.SHORT)  # warm-up
+    summarize([Document(texts[0])], SummaryLength.SHORT)  # warm-up; conversion is not timed
     started = time.perf_counter()
     first_token = float("nan")
     with contextlib.suppress(ModelAnswerError, StopIteration):
@@ -298,7 +288,7 @@ def run_llm_llamacpp(path: str, texts: list[str], device: str, queue) -> None:
         first_token = time.perf_counter() - started
     started = time.perf_counter()
     summarize([Document(t) for t in texts], SummaryLength.STANDARD)
-    queue.put((time.perf_counter() - started, _peak_mb("cpu") * 1024, first_token))
+    queue.put((time.perf_counter() - started, _peak_mb(device) * 1024, first_token))
 
 
 def llamacpp_rows(folder: str, texts: list[str], device: str, naive_seconds: float) -> None:

@@ -3,9 +3,7 @@ random Qwen2 and Llama models built here."""
 
 from __future__ import annotations
 
-import json
 import shutil
-from html import unescape
 from pathlib import Path
 
 import pytest
@@ -17,8 +15,8 @@ from briefbot.models.registry import local_models
 from briefbot.models.runtime import RuntimeOptions
 from briefbot.models.sentences import split_sentences
 from briefbot.models.seq2seq import GenerationOptions
-from tests.conftest import ARTICLE_TEXT, READER_ID, Talk, texts
-from tests.test_streaming import edits_until_the_card
+from tests.conftest import ARTICLE_TEXT
+from tests.instruct import check_the_bot_serves, eval_file
 from tests.tiny_models import build_causal
 
 LONG_ARTICLE = " ".join(
@@ -171,28 +169,12 @@ def test_pulled_causal_models_are_listed_with_their_kind(
 
 @pytest.mark.slow
 def test_the_bot_serves_an_instruct_model(start_bot, api, llama_folder):
-    bot = start_bot(model=load_summarizer(str(llama_folder)), precompute=False)
-    article = bot.services.library.add("Bridge", ARTICLE_TEXT).article
-    mark = api.mark()
-    [first] = Talk(api, api.private_chat(READER_ID), READER_ID).say("/summary")
-    # Shown as it is written, then the card on the same message.
-    final = first if first.params.get("reply_markup") else edits_until_the_card(api, mark)[-1]
-    assert "<b>Bridge</b>" in final.params["text"]
-    shown = texts([final])[0].split("\n\n", 1)[1].strip()
-    model = bot.services.owner.summarizer
-    cached = bot.services.library.summary(article.content_hash, model.name, "standard")
-    assert cached and cached[:40] in unescape(shown)
-    assert api.failed_calls(mark) == []
+    check_the_bot_serves(start_bot, api, load_summarizer(str(llama_folder)))
 
 
 @pytest.mark.slow
 def test_eval_runs_an_instruct_model(tmp_path: Path, qwen_folder, capsys):
-    data = tmp_path / "dev.jsonl"
-    records = [
-        {"id": str(n), "text": ARTICLE_TEXT, "summary": "A footbridge opened.", "source": "test"}
-        for n in range(3)
-    ]
-    data.write_text("\n".join(json.dumps(r) for r in records) + "\n")
+    data = eval_file(tmp_path)
     assert main(["eval", str(data), "--model", str(qwen_folder), "--length", "short"]) == 0
     out = capsys.readouterr().out
     assert "test" in out and "3" in out and "(transformers" in out
@@ -202,9 +184,7 @@ def test_eval_runs_an_instruct_model(tmp_path: Path, qwen_folder, capsys):
 def test_eval_runs_an_instruct_model_on_ctranslate2(
     tmp_path: Path, qwen_folder, monkeypatch, capsys
 ):
-    data = tmp_path / "dev.jsonl"
-    record = {"id": "1", "text": ARTICLE_TEXT, "summary": "A footbridge opened."}
-    data.write_text(json.dumps(record) + "\n")
+    data = eval_file(tmp_path, count=1)
     monkeypatch.setenv("BRIEFBOT_RUNTIME", "ctranslate2")
     monkeypatch.setenv("BRIEFBOT_QUANTIZE", "1")
     monkeypatch.setenv("BRIEFBOT_MODELS_DIR", str(tmp_path / "models"))

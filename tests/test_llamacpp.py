@@ -4,9 +4,7 @@ Qwen2 and Llama models written as GGUF here. Skipped where llama-cpp-python is n
 
 from __future__ import annotations
 
-import json
 import sys
-from html import unescape
 from pathlib import Path
 
 import pytest
@@ -15,8 +13,8 @@ from briefbot.cli import main
 from briefbot.models import Document, ModelLoadError, SummaryLength, load_summarizer
 from briefbot.models.runtime import RuntimeOptions
 from briefbot.models.sentences import split_sentences
-from tests.conftest import ARTICLE_TEXT, READER_ID, Talk, texts
-from tests.test_streaming import edits_until_the_card
+from tests.conftest import ARTICLE_TEXT
+from tests.instruct import check_the_bot_serves, eval_file
 from tests.tiny_models import build_causal
 
 LONG_ARTICLE = " ".join(
@@ -140,26 +138,11 @@ def test_pulled_gguf_files_are_found_and_listed(
 
 @pytest.mark.slow
 def test_the_bot_serves_a_gguf_model(start_bot, api, llama_gguf: Path):
-    bot = start_bot(model=load_summarizer(str(llama_gguf)), precompute=False)
-    article = bot.services.library.add("Bridge", ARTICLE_TEXT).article
-    mark = api.mark()
-    [first] = Talk(api, api.private_chat(READER_ID), READER_ID).say("/summary")
-    final = first if first.params.get("reply_markup") else edits_until_the_card(api, mark)[-1]
-    assert "<b>Bridge</b>" in final.params["text"]
-    shown = texts([final])[0].split("\n\n", 1)[1].strip()
-    model = bot.services.owner.summarizer
-    cached = bot.services.library.summary(article.content_hash, model.name, "standard")
-    assert cached and cached[:40] in unescape(shown)
-    assert api.failed_calls(mark) == []
+    check_the_bot_serves(start_bot, api, load_summarizer(str(llama_gguf)))
 
 
 def test_eval_runs_a_gguf_model(tmp_path: Path, qwen_gguf: Path, capsys):
-    data = tmp_path / "dev.jsonl"
-    records = [
-        {"id": str(n), "text": ARTICLE_TEXT, "summary": "A footbridge opened.", "source": "test"}
-        for n in range(3)
-    ]
-    data.write_text("\n".join(json.dumps(r) for r in records) + "\n")
+    data = eval_file(tmp_path)
     assert main(["eval", str(data), "--model", str(qwen_gguf), "--length", "short"]) == 0
     out = capsys.readouterr().out
     assert "llama.cpp" in out and "test" in out

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import json
 from collections.abc import Iterator
 
 import openai
@@ -19,6 +18,7 @@ from briefbot.models.seq2seq import GenerationOptions
 from briefbot.models.served import ServedSummarizer, ServerOptions
 from briefbot.models.windowed import ModelAnswerError
 from tests.conftest import ARTICLE_TEXT, READER_ID, Store, Talk, texts
+from tests.instruct import eval_file
 from tests.openai_server import Fault, OpenAIServer, ServedModel
 from tests.test_streaming import edits_until_the_card
 
@@ -169,21 +169,11 @@ def test_the_bot_serves_a_served_model(start_bot, api, server):
     assert api.failed_calls(mark) == []
 
 
-def eval_file(tmp_path, count: int = 3):
-    data = tmp_path / "dev.jsonl"
-    records = [
-        {"id": str(n), "text": ARTICLE_TEXT, "summary": FIRST[0], "source": "test"}
-        for n in range(count)
-    ]
-    data.write_text("\n".join(json.dumps(r) for r in records) + "\n")
-    return data
-
-
 def test_eval_runs_a_served_model_and_counts_what_it_fails(server, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("BRIEFBOT_RUNTIME", "openai")
     monkeypatch.setenv("BRIEFBOT_MODEL_URL", server.url)
     monkeypatch.setenv("BRIEFBOT_MODEL", server.model.name)
-    data = eval_file(tmp_path)
+    data = eval_file(tmp_path, reference=FIRST[0])
     assert main(["eval", str(data), "--length", "short"]) == 0
     out = capsys.readouterr().out
     assert "served at" in out and "100.00" in out  # the summary is the reference

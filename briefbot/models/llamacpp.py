@@ -94,9 +94,9 @@ class LlamaCppSummarizer(ChatSummarizer):
                 "use the model's -Instruct or -it GGUF"
             )
         self.template = template
-        ids = llama.metadata
+        metadata = llama.metadata
         self.special = {
-            f"{kind}_token": self._token_text(ids.get(f"tokenizer.ggml.{kind}_token_id"))
+            f"{kind}_token": self._token_text(metadata.get(f"tokenizer.ggml.{kind}_token_id"))
             for kind in ("bos", "eos")
         }
         super().__init__(

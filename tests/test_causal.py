@@ -68,7 +68,7 @@ def small_context_folder(tmp_path_factory) -> Path:
             "The bridge opened. It cost $2m.",
         ),
         # Template tokens that decoding left in.
-        ("The bridge opened.<|im_end|>\n<|im_start|>user", 3, "The bridge opened. user"),
+        ("The bridge opened.<|im_end|>\n<|im_start|>user", 3, "The bridge opened."),
         ("[INST] The bridge opened.<|eot_id|>", 3, "The bridge opened."),
         # Whole sentences, at most the number asked for.
         ("One. Two. Three. Four.", 3, "One. Two. Three."),

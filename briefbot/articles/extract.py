@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from briefbot.articles.text import ArticleRejected
+from briefbot.articles.language import language_code
+from briefbot.articles.text import ArticleRejected, minimum_chars
 
 MIN_ARTICLE_CHARS = 400
 WALL_PHRASES = re.compile(
@@ -22,6 +23,23 @@ class ExtractedArticle:
     text: str
     author: str | None
     published: str | None
+    language: str | None = None  # as the page declares it (html lang, content-language)
+
+
+def declared_language(html: bytes | str) -> str | None:
+    """The language a page declares: <html lang>, a content-language or og:locale meta tag."""
+    import lxml.html
+
+    try:
+        root = lxml.html.document_fromstring(html)
+    except (ValueError, lxml.etree.ParserError):
+        return None
+    candidates = [root.get("lang"), root.get("{http://www.w3.org/XML/1998/namespace}lang")]
+    for meta in root.iterfind(".//meta"):
+        name = (meta.get("http-equiv") or meta.get("property") or meta.get("name") or "").lower()
+        if name in ("content-language", "og:locale", "language"):
+            candidates.append(meta.get("content"))
+    return next((language_code(c) for c in candidates if language_code(c)), None)
 
 
 def extract_article(html: bytes | str, url: str) -> ExtractedArticle:
@@ -36,7 +54,7 @@ def extract_article(html: bytes | str, url: str) -> ExtractedArticle:
     title = (data.get("title") or "").strip()
     if text and title and text.split("\n", 1)[0].strip() == title:
         text = text.split("\n", 1)[1].strip() if "\n" in text else ""
-    if len(text) < MIN_ARTICLE_CHARS:
+    if len(text) < minimum_chars(text, MIN_ARTICLE_CHARS):
         if WALL_PHRASES.search(text):
             raise ArticleRejected("the page looks like a paywall or cookie wall")
         raise ArticleRejected("the page has too little text to be an article")
@@ -47,6 +65,7 @@ def extract_article(html: bytes | str, url: str) -> ExtractedArticle:
         text=text,
         author=(data.get("author") or None),
         published=(data.get("date") or None),
+        language=declared_language(html),
     )
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from briefbot.articles.extract import extract_article, plain_text
 from briefbot.articles.fetch import FEED_TYPES, FetchError, FetchLimits, fetch_page
+from briefbot.articles.language import language_code
 from briefbot.articles.library import Article, Library
 from briefbot.articles.schema import FeedEntryRow, FeedRow
 from briefbot.articles.text import ArticleRejected, clean_url
@@ -39,6 +40,7 @@ class FeedEntry:
     link: str | None
     title: str
     content: str
+    language: str | None = None  # the entry's xml:lang, else the feed's <language>
 
 
 @dataclass(slots=True)
@@ -57,6 +59,7 @@ def parse_feed(body: bytes) -> tuple[str | None, list[FeedEntry]]:
     parsed = feedparser.parse(body)
     if parsed.bozo and not parsed.entries:
         raise FetchError("that link is not a readable RSS or Atom feed")
+    feed_language = parsed.feed.get("language")
     entries = []
     for item in parsed.entries:
         link = item.get("link")
@@ -67,7 +70,10 @@ def parse_feed(body: bytes) -> tuple[str | None, list[FeedEntry]]:
         if item.get("content"):
             content = " ".join(part.get("value", "") for part in item["content"])
         content = content or item.get("summary", "")
-        entries.append(FeedEntry(str(guid)[:1024], link, item.get("title", ""), content))
+        declared = [part.get("language") for part in item.get("content") or []]
+        declared += [item.get("title_detail", {}).get("language"), feed_language]
+        language = next((language_code(d) for d in declared if language_code(d)), None)
+        entries.append(FeedEntry(str(guid)[:1024], link, item.get("title", ""), content, language))
     return parsed.feed.get("title"), entries
 
 
@@ -179,6 +185,7 @@ async def _store_entry(
     library: Library, entry: FeedEntry, limits: FetchLimits, result: PollResult
 ) -> int | None:
     title, text, url, author, published = entry.title, "", clean_url(entry.link), None, None
+    language = entry.language
     if url:
         try:
             page = await fetch_page(url, limits)
@@ -186,6 +193,7 @@ async def _store_entry(
             title = title or article.title
             text, url = article.text, page.url
             author, published = article.author, article.published
+            language = article.language or language
         except (FetchError, ArticleRejected) as exc:
             logger.info("Feed entry %s: %s; using the feed's own text", entry.link, exc)
     if not text:
@@ -199,6 +207,7 @@ async def _store_entry(
             origin="feed",
             author=author,
             published=published,
+            language=language,
         )
     except ArticleRejected as exc:
         result.skipped.append((entry.title or entry.guid, str(exc)))

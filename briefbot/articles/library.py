@@ -16,6 +16,7 @@ from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from briefbot.articles.language import detect_language
 from briefbot.articles.schema import ArticleRow, SummaryRow
 from briefbot.articles.text import (
     ArticleRejected,
@@ -44,6 +45,7 @@ class Article:
     origin: str
     author: str | None = None
     published: str | None = None
+    language: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,10 +78,13 @@ class Library:
         origin: str = "telegram",
         author: str | None = None,
         published: str | None = None,
+        language: str | None = None,
     ) -> AddResult:
-        """Store an article unless the same body is stored already; raises ArticleRejected."""
+        """Store an article unless the same body is stored already; raises ArticleRejected.
+        `language` is the one its source declares; without it the text's is detected."""
         title, text = validate_article(title, text, self.limits)
         digest = content_hash(text)
+        language = detect_language(f"{title}\n{text}", declared=language)
         try:
             with self.db.transaction() as session:
                 existing = self._by_hash(session, digest)
@@ -94,6 +99,7 @@ class Library:
                     origin=origin,
                     author=(author or "")[:256] or None,
                     published=(published or "")[:32] or None,
+                    language=language,
                 )
                 session.add(row)
                 session.flush()

@@ -23,6 +23,7 @@ class ArticleRow(Base):
     origin: Mapped[str] = mapped_column(String(32), default="telegram")
     author: Mapped[str | None] = mapped_column(String(256))
     published: Mapped[str | None] = mapped_column(String(32))
+    language: Mapped[str | None] = mapped_column(String(8))
 
 
 class SummaryRow(Base):

@@ -16,12 +16,14 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import MessageLimit
 
 from briefbot.articles import Article
+from briefbot.articles.language import language_name
 from briefbot.articles.text import reading_minutes
 from briefbot.bot.callbacks import Action, encode
 from briefbot.bot.views import ARTICLES_PAGE_SIZE, clip, plural
 from briefbot.models import SummaryLength
 
 TEXT_LIMIT = MessageLimit.MAX_TEXT_LENGTH
+READER_LANGUAGE = "en"  # the bot speaks English; an article in another language says so
 BUTTON_TITLE_CHARS = 60
 PROMPT = "<i>No time to read? Get a summary.</i>"
 _TAG = re.compile(r"<[^>]+>")
@@ -38,7 +40,9 @@ class Card:
 
 
 def _header(article: Article) -> str:
-    details = [f"#{article.id}", f"{reading_minutes(article.text)} min read"]
+    details = [f"#{article.id}", f"{reading_minutes(article.text, article.language)} min read"]
+    if article.language and article.language != READER_LANGUAGE:
+        details.append(f"in {language_name(article.language)}")
     if article.published:
         details.insert(0, escape(article.published))
     if article.author:

@@ -22,6 +22,7 @@ class SummaryLength(StrEnum):
 class Document:
     text: str
     title: str = ""
+    language: str | None = None  # ISO 639-1, when known: the sentence rules follow it
 
 
 class ModelLoadError(RuntimeError):

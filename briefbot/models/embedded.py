@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from briefbot.models.base import Document, ModelLoadError, SummaryLength
-from briefbot.models.sentences import split_sentences
+from briefbot.models.sentences import join_sentences, split_sentences, word_count
 
 logger = logging.getLogger(__name__)
 
@@ -165,22 +165,24 @@ class EmbeddedSummarizer:
         return [self.summarize(document, length) for document in documents]
 
     def summarize(self, document: Document, length: SummaryLength) -> str:
-        sentences = clean_sentences(split_sentences(document.text))
+        sentences = clean_sentences(split_sentences(document.text, document.language))
         if not sentences:
             return ""
         wanted = length.sentences
         candidates = self._candidates(sentences)
         if len(candidates) <= wanted:
-            return " ".join(sentences[i] for i in candidates or range(min(wanted, len(sentences))))
+            return join_sentences(
+                [sentences[i] for i in candidates or range(min(wanted, len(sentences)))]
+            )
         chosen = self._select(document.title, sentences, candidates, wanted)
-        return " ".join(sentences[i] for i in sorted(chosen))
+        return join_sentences([sentences[i] for i in sorted(chosen)])
 
     def _candidates(self, sentences: list[str]) -> list[int]:
         opts = self.options
         indices = [
             i
             for i, sentence in enumerate(sentences)
-            if opts.min_words <= len(sentence.split()) <= opts.max_words
+            if opts.min_words <= word_count(sentence) <= opts.max_words
         ]
         return indices[: opts.max_sentences]
 

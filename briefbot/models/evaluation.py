@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import statistics
 import time
 from collections.abc import Callable, Iterable
@@ -29,6 +30,7 @@ class EvalRecord:
     text: str
     reference: str
     source: str
+    language: str | None = None
 
 
 @dataclass(slots=True)
@@ -62,6 +64,7 @@ def read_records(path: Path) -> list[EvalRecord]:
                 text=str(row["text"]),
                 reference=str(row["summary"]),
                 source=str(row.get("source") or "all"),
+                language=str(row["language"]) if row.get("language") else None,
             )
         )
     if not records:
@@ -69,8 +72,21 @@ def read_records(path: Path) -> list[EvalRecord]:
     return records
 
 
-def _sentences_per_line(text: str) -> str:
-    return "\n".join(split_sentences(text))
+class WordsOfAnyScript:
+    """rouge-score's tokenizer keeps only a-z and 0-9; this one keeps words of every script,
+    lower-cased, and each Han, kana or Thai character as a token (no stemming)."""
+
+    def tokenize(self, text: str) -> list[str]:
+        return _TOKENS.findall(text.lower())
+
+
+_TOKENS = re.compile(
+    r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u0e00-\u0e7f]|[^\W_]+"
+)
+
+
+def _sentences_per_line(text: str, language: str | None) -> str:
+    return "\n".join(split_sentences(text, language))
 
 
 def evaluate(
@@ -83,7 +99,8 @@ def evaluate(
 ) -> EvalReport:
     from rouge_score import rouge_scorer
 
-    scorer = rouge_scorer.RougeScorer(list(METRICS), use_stemmer=True)
+    english = rouge_scorer.RougeScorer(list(METRICS), use_stemmer=True)
+    any_script = rouge_scorer.RougeScorer(list(METRICS), tokenizer=WordsOfAnyScript())
     per_article_ms: list[float] = []
     failures: list[str] = []
     outputs: list[tuple[str, str]] = []
@@ -98,7 +115,11 @@ def evaluate(
             progress(len(batch))
     values: dict[str, list[dict[str, float]]] = {}
     for record, (_, summary) in zip(records, outputs, strict=True):
-        result = scorer.score(_sentences_per_line(record.reference), _sentences_per_line(summary))
+        scorer = english if record.language in (None, "en") else any_script
+        result = scorer.score(
+            _sentences_per_line(record.reference, record.language),
+            _sentences_per_line(summary, record.language),
+        )
         row = {m: result[m].fmeasure * 100 for m in METRICS}
         for key in (record.source, "overall"):
             values.setdefault(key, []).append(row)
@@ -115,7 +136,7 @@ def _summaries(
 ) -> list[str]:
     """Summaries of a batch; when the model fails on it, article by article, and an article
     it fails on scores zero (its error is kept in `failures`)."""
-    documents = [Document(r.text, r.title) for r in batch]
+    documents = [Document(r.text, r.title, r.language) for r in batch]
     if len(batch) > 1:
         try:
             return summarizer.summarize_many(documents, length)

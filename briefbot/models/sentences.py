@@ -1,57 +1,60 @@
-"""A sentence splitter for news text that knows common abbreviations."""
+"""Sentences of news text in any script.
+
+Paragraphs (blank lines, list items) first, then sentencex (Wikimedia's segmenter: language
+rules and abbreviations for about 250 languages, falling back along language families) within
+each paragraph. Thai has no sentence punctuation: a space between Thai words ends a sentence.
+bench/sentences.py compares it with pysbd and the English rules Briefbot had before.
+"""
 
 from __future__ import annotations
 
 import re
 
-_ABBREVIATIONS = frozenset(
-    (
-        "mr mrs ms dr prof sr jr st mt gen gov sen rep lt col capt sgt maj cmdr adm rev hon "
-        "inc ltd co corp plc llc vs etc no nos fig al approx dept est jan feb mar apr jun jul "
-        "aug sep sept oct nov dec mon tue wed thu fri sat sun u.s u.k u.n e.g i.e a.m p.m"
-    ).split()
+import sentencex
+
+DEFAULT_LANGUAGE = "en"
+_PARAGRAPHS = re.compile(r"\n\s*\n|\n(?=\s*[-*•]\s)")
+_THAI_SPACE = re.compile(r"(?<=[\u0E00-\u0E7F])\s+(?=[\u0E00-\u0E7F])")
+# Scripts written without spaces between words, and about how many characters make a word.
+_UNSPACED = (
+    (re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]"), 1.5),  # Han, kana
+    (re.compile(r"[\u0E00-\u0E7F]"), 5.0),  # Thai
 )
-_BOUNDARY = re.compile(r"([.!?…]+)([\"'”’)\]]*)(\s+)")
-_STARTS_SENTENCE = re.compile(r"[\"'“‘(\[]*[A-Z0-9À-Ý]")
-_WORD_BEFORE = re.compile(r"([\w.]+)$")
+_FULL_WIDTH_END = re.compile(r"[。！？」』）]$")
 
 
-def _is_abbreviation(before: str) -> bool:
-    match = _WORD_BEFORE.search(before)
-    if not match:
-        return False
-    word = match.group(1).lower().rstrip(".")
-    if word in _ABBREVIATIONS:
-        return True
-    # Single initials ("J. Smith") and dotted acronyms ("U.S.") are not sentence ends.
-    return (len(word) == 1 and word.isalpha()) or bool(re.fullmatch(r"(\w\.)+\w", word))
+def split_paragraph(paragraph: str, language: str = DEFAULT_LANGUAGE) -> list[str]:
+    if language == "th":
+        return [part for part in _THAI_SPACE.split(paragraph) if part.strip()]
+    return [s for s in (part.strip() for part in sentencex.segment(language, paragraph)) if s]
 
 
-def split_paragraph(paragraph: str) -> list[str]:
+def word_count(sentence: str) -> int:
+    """Words, with scripts that do not space them counted by their characters."""
+    count = 0.0
+    for script, per_word in _UNSPACED:
+        found = len(script.findall(sentence))
+        if found:
+            count += found / per_word
+            sentence = script.sub(" ", sentence)
+    return round(count) + len(sentence.split())
+
+
+def join_sentences(sentences: list[str]) -> str:
+    """Sentences as one text: a space after each, except after full-width punctuation."""
+    return "".join(
+        s if i == len(sentences) - 1 or _FULL_WIDTH_END.search(s) else f"{s} "
+        for i, s in enumerate(sentences)
+    )
+
+
+def split_sentences(text: str, language: str | None = None) -> list[str]:
+    """`language` is an ISO 639-1 code (the article's); None or an unknown one uses English rules,
+    which still end sentences at the punctuation of other scripts (。！？ ۔ ؟ ।)."""
+    language = (language or DEFAULT_LANGUAGE).split("-")[0].lower()
     sentences: list[str] = []
-    start = 0
-    for match in _BOUNDARY.finditer(paragraph):
-        end = match.end(2)
-        rest = paragraph[match.end() :]
-        if not rest or not _STARTS_SENTENCE.match(rest):
-            continue
-        if match.group(1) == "." and _is_abbreviation(paragraph[start : match.start()]):
-            continue
-        sentence = paragraph[start:end].strip()
-        if sentence:
-            sentences.append(sentence)
-        start = match.end()
-    tail = paragraph[start:].strip()
-    if tail:
-        sentences.append(tail)
-    return sentences
-
-
-def split_sentences(text: str) -> list[str]:
-    """Split on paragraph breaks first, then on sentence punctuation within each paragraph."""
-    sentences: list[str] = []
-    for paragraph in re.split(r"\n\s*\n|\n(?=\s*[-*•]\s)", text):
+    for paragraph in _PARAGRAPHS.split(text):
         flat = " ".join(paragraph.split())
         if flat:
-            sentences.extend(split_paragraph(flat))
+            sentences.extend(split_paragraph(flat, language))
     return sentences

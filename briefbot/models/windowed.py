@@ -14,7 +14,7 @@ from typing import Any
 
 from briefbot.models.base import Document, SummaryLength
 from briefbot.models.runtime import Placement, RuntimeOptions
-from briefbot.models.sentences import split_sentences
+from briefbot.models.sentences import join_sentences, split_sentences
 
 MAX_REDUCE_ROUNDS = 4
 
@@ -69,13 +69,18 @@ class WindowedSummarizer:
             for start in range(0, len(ids), budget)
         ]
 
-    def windows(self, text: str, length: SummaryLength = SummaryLength.STANDARD) -> list[str]:
+    def windows(
+        self,
+        text: str,
+        length: SummaryLength = SummaryLength.STANDARD,
+        language: str | None = None,
+    ) -> list[str]:
         """Split on sentence boundaries into pieces that fit the model's input."""
         budget = max(16, self.window_budget(length))
         pieces: list[str] = []
         current: list[str] = []
         used = 0
-        for sentence in split_sentences(text):
+        for sentence in split_sentences(text, language):
             size = self._count(sentence)
             if size > budget:  # one huge "sentence": cut it by tokens
                 if current:
@@ -107,7 +112,9 @@ class WindowedSummarizer:
 
     def _summarize_many(self, documents: Sequence[Document], length: SummaryLength) -> list[str]:
         pending = {
-            i: self.windows(d.text, length) for i, d in enumerate(documents) if d.text.strip()
+            i: self.windows(d.text, length, d.language)
+            for i, d in enumerate(documents)
+            if d.text.strip()
         }
         sizes = {i: len(d.text) for i, d in enumerate(documents)}
         results = ["" for _ in documents]
@@ -130,11 +137,14 @@ class WindowedSummarizer:
                 elif round_number == MAX_REDUCE_ROUNDS or len(text) >= sizes[index]:
                     # A window too small for the answers makes summaries that do not shrink:
                     # rather than loop, keep the first sentences, as many as asked for.
-                    results[index] = " ".join(split_sentences(text)[: length.sentences])
+                    language = documents[index].language
+                    results[index] = join_sentences(
+                        split_sentences(text, language)[: length.sentences]
+                    )
                 else:
                     # The window summaries together are the new text to summarize.
                     sizes[index] = len(text)
-                    pending[index] = self.windows(text, length)
+                    pending[index] = self.windows(text, length, documents[index].language)
         return results
 
 

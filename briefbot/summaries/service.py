@@ -203,7 +203,7 @@ class SummaryService:
         on_text: Callable[[str], None] | None = None,
     ) -> dict[int, SummaryOutcome]:
         started = time.perf_counter()
-        documents = [Document(text=a.text, title=a.title) for a in articles]
+        documents = [Document(text=a.text, title=a.title, language=a.language) for a in articles]
         try:
             if on_text is not None and len(documents) == 1:
                 summaries = [await owner.stream(documents[0], length, on_text)]

@@ -113,6 +113,7 @@ async def _add_link(update: Update, context: BriefbotContext, url: str) -> None:
             origin="link",
             author=article.author,
             published=article.published,
+            language=article.language,
         )
     except (FetchError, ArticleRejected) as exc:
         await reply(update, context, views.link_rejected(url, str(exc)))

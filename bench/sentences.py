@@ -9,7 +9,8 @@ taken from their repositories:
 
 A case counts as right when the splitter returns exactly the expected sentences (whitespace
 trimmed). Compared: the regular-expression splitter of Briefbot 0.2 (English rules), sentencex
-and pysbd (skipped for languages it lacks), and Briefbot's splitter as it is now.
+and pysbd (skipped for languages it lacks), and Briefbot's splitter as it is now. Then how
+often the language detector names each text's language.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from briefbot.articles.language import detect_language
 from briefbot.models import sentences
 
 log = logging.getLogger("bench.sentences")
@@ -183,6 +185,24 @@ def report(name: str, cases: dict[str, list[Case]], console: Console) -> None:
     console.print(table)
 
 
+def detection(cases: dict[str, list[Case]], console: Console) -> None:
+    """How often py3langid names the language of a golden case's text (short texts: one to a
+    few sentences, so harder than whole articles)."""
+    right = total = 0
+    wrong: dict[str, int] = {}
+    for lang, lang_cases in cases.items():
+        for text, _ in lang_cases:
+            total += 1
+            if detect_language(text) == lang:
+                right += 1
+            else:
+                wrong[lang] = wrong.get(lang, 0) + 1
+    console.print(
+        f"Language detection (py3langid) on the same texts: {right}/{total} "
+        f"({100 * right / max(total, 1):.1f}%); missed: {dict(sorted(wrong.items()))}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sentencex-tests", type=Path, help="sentencex's tests/ folder")
@@ -192,7 +212,9 @@ def main() -> None:
     console = Console()
     started = time.perf_counter()
     if args.sentencex_tests:
-        report("sentencex's golden set", sentencex_cases(args.sentencex_tests), console)
+        cases = sentencex_cases(args.sentencex_tests)
+        report("sentencex's golden set", cases, console)
+        detection(cases, console)
     if args.pysbd_tests:
         report("pySBD's golden set", pysbd_cases(args.pysbd_tests), console)
     log.info("%.1f s", time.perf_counter() - started)

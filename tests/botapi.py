@@ -859,7 +859,11 @@ class FakeBotApi:
                 raise ApiError(400, "Bad Request: BOT_COMMAND_INVALID")
             if not 1 <= len(description) <= 256:
                 raise ApiError(400, "Bad Request: BOT_COMMAND_DESCRIPTION_INVALID")
-        self.commands[json.dumps(scope, sort_keys=True)] = params.get("commands", [])
+        language = params.get("language_code") or ""
+        if language and not (len(language) == 2 and language.isalpha() and language.islower()):
+            raise ApiError(400, "Bad Request: LANGUAGE_CODE_INVALID")
+        key = json.dumps(scope, sort_keys=True) + (f" {language}" if language else "")
+        self.commands[key] = params.get("commands", [])
         return True
 
     def _api_getFile(self, params: dict[str, Any]) -> Any:  # noqa: N802

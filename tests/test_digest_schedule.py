@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from briefbot.bot import views
 from briefbot.chats import Days, DigestSchedule
 
 MINUTE = timedelta(minutes=1)
@@ -87,4 +88,4 @@ def test_next_send_skips_the_weekend():
     schedule = DigestSchedule(time(8, 0), ZoneInfo("Europe/London"), Days.WEEKDAYS)
     friday_noon = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
     assert schedule.next_send(friday_noon) == datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
-    assert schedule.describe() == "08:00 Europe/London, on weekdays"
+    assert views.schedule_text(schedule) == "08:00 Europe/London, on weekdays"

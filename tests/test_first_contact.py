@@ -18,7 +18,7 @@ import pytest
 from briefbot.bot.callbacks import Action, encode
 from briefbot.bot.ratelimit import Buckets
 from briefbot.bot.updates import FLOOD_BURST, FloodGate, Verdict
-from briefbot.bot.views import FLOODED
+from briefbot.bot.views import flooded
 from briefbot.chats import ChatRef
 from tests.conftest import ADMIN_ID, ARTICLE_TEXT, READER_ID, Talk, buttons, texts
 
@@ -124,7 +124,7 @@ def test_a_flood_from_one_chat_stalls_nobody(start_bot, api):
     to_flooder = [
         c for c in api.calls_since(mark, "sendMessage") if c.params["chat_id"] == READER_ID
     ]
-    notices = [c for c in to_flooder if c.params["text"] == FLOODED]
+    notices = [c for c in to_flooder if c.params["text"] == flooded()]
     assert len(notices) == 1  # one "slow down", not minutes of queued replies
     assert len(to_flooder) <= FLOOD_BURST + 2
     assert api.late_answers() == 0  # every press answered within Telegram's window

@@ -213,7 +213,7 @@ def test_an_admin_adds_an_article_in_another_language_and_reads_its_summary(
     [article] = bot.services.library.latest(1)
     assert article.language == language
     header, summary = card.params["text"].split("\n\n", 1)
-    assert f"in {name}" in header
+    assert f"🌐 {name}" in header
     picked = split_sentences(summary, article.language)
     assert len(picked) == SummaryLength.STANDARD.sentences
     assert all(sentence in sentences for sentence in picked)

@@ -222,6 +222,7 @@ def test_command_menu_registered(library, api):
         "digest",
         "subscribe",
         "unsubscribe",
+        "language",
         "help",
     ]
 

@@ -80,7 +80,9 @@ def pdf_text(data: bytes) -> str:
         reader = PdfReader(BytesIO(data))
         pages = [page.extract_text() or "" for page in reader.pages]
     except (PdfReadError, ValueError, KeyError, TypeError) as exc:
-        raise ArticleRejected(f"the PDF cannot be read ({type(exc).__name__})") from None
+        raise ArticleRejected(
+            "the PDF cannot be read ({error})", error=type(exc).__name__
+        ) from None
     return "\n\n".join(page.strip() for page in pages if page.strip())
 
 

@@ -10,6 +10,8 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import httpx
 
+from briefbot.articles.text import Refusal
+
 USER_AGENT = "Briefbot/0.1 (+https://github.com/briefbot)"
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 FEED_TYPES = (
@@ -22,7 +24,7 @@ FEED_TYPES = (
 )
 
 
-class FetchError(Exception):
+class FetchError(Refusal):
     """The page could not be fetched; the message is safe to show to the admin."""
 
 
@@ -75,17 +77,18 @@ async def _checked_address(host: str, port: int, limits: FetchLimits) -> str:
         try:
             addresses = await resolve_host(host, port)
         except socket.gaierror:
-            raise FetchError(f"the host {host} does not exist") from None
+            raise FetchError("the host {host} does not exist", host=host) from None
     else:
         addresses = [str(literal)]
     if not addresses:
-        raise FetchError(f"the host {host} does not exist")
+        raise FetchError("the host {host} does not exist", host=host)
     if not limits.allow_private:
         for address in addresses:
             if not _is_public(address):
                 raise FetchError(
-                    f"links to private or local addresses ({host}) are not allowed "
-                    "(BRIEFBOT_ALLOW_PRIVATE_URLS)"
+                    "links to private or local addresses ({host}) are not allowed "
+                    "(BRIEFBOT_ALLOW_PRIVATE_URLS)",
+                    host=host,
                 )
     return addresses[0]
 
@@ -159,7 +162,9 @@ async def fetch_page(
             except httpx.TimeoutException:
                 raise FetchError("the site took too long to answer") from None
             except httpx.HTTPError as exc:
-                raise FetchError(f"could not reach {host} ({type(exc).__name__})") from None
+                raise FetchError(
+                    "could not reach {host} ({error})", host=host, error=type(exc).__name__
+                ) from None
         raise FetchError("the link redirects too many times")
 
 
@@ -169,19 +174,22 @@ async def _read(
     if response.status_code == 404:
         raise FetchError("the page was not found (404)")
     if response.status_code >= 400:
-        raise FetchError(f"the site answered with an error ({response.status_code})")
+        raise FetchError(
+            "the site answered with an error ({status})", status=str(response.status_code)
+        )
     kind = response.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind and kind not in accept:
-        what = "a web page" if accept == HTML_TYPES else "a feed"
-        raise FetchError(f"that link is not {what} ({kind})")
+        if accept == HTML_TYPES:
+            raise FetchError("that link is not a web page ({kind})", kind=kind)
+        raise FetchError("that link is not a feed ({kind})", kind=kind)
     declared = response.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limits.max_bytes:
-        raise FetchError(_too_large(limits))
+        raise _too_large(limits)
     body = bytearray()
     async for chunk in response.aiter_bytes():
         body += chunk
         if len(body) > limits.max_bytes:
-            raise FetchError(_too_large(limits))
+            raise _too_large(limits)
     return FetchedPage(
         url,
         bytes(body),
@@ -191,5 +199,7 @@ async def _read(
     )
 
 
-def _too_large(limits: FetchLimits) -> str:
-    return f"the page is larger than {limits.max_bytes / 1_000_000:.0f} MB"
+def _too_large(limits: FetchLimits) -> FetchError:
+    return FetchError(
+        "the page is larger than {megabytes} MB", megabytes=round(limits.max_bytes / 1_000_000)
+    )

@@ -19,7 +19,22 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _MARKDOWN_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+")
 
 
-class ArticleRejected(ValueError):
+class Refusal(ValueError):
+    """A reason to show people: an English template with {fields}, and their values. str() is
+    the English text; the bot shows it translated (its catalogs take these templates from every
+    `ArticleRejected(...)` and `FetchError(...)` in the source)."""
+
+    def __init__(self, template: str, **values: object) -> None:
+        self.template = template
+        self.values = values
+        english = {
+            key: f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else value
+            for key, value in values.items()
+        }
+        super().__init__(template.format(**english))
+
+
+class ArticleRejected(Refusal):
     """The text cannot be stored as an article; the message says why, in plain words."""
 
 
@@ -72,7 +87,9 @@ def validate_article(title: str, text: str, limits: TextLimits) -> tuple[str, st
     if len(text) > limits.max_chars * 2:
         # Reject before normalising a huge paste: the cleaning itself would cost time.
         raise ArticleRejected(
-            f"the text is too long ({len(text):,} characters; the limit is {limits.max_chars:,})"
+            "the text is too long ({count} characters; the limit is {limit})",
+            count=len(text),
+            limit=limits.max_chars,
         )
     body = clean_text(text)
     heading = clean_title(title, limits)
@@ -81,12 +98,16 @@ def validate_article(title: str, text: str, limits: TextLimits) -> tuple[str, st
     needed = minimum_chars(body, limits.min_chars)
     if len(body) < needed:
         raise ArticleRejected(
-            f"the text is too short to summarize ({len(body)} characters; "
-            f"at least {needed} are needed)"
+            "the text is too short to summarize ({count} characters; at least {needed} are "
+            "needed)",
+            count=len(body),
+            needed=needed,
         )
     if len(body) > limits.max_chars:
         raise ArticleRejected(
-            f"the text is too long ({len(body):,} characters; the limit is {limits.max_chars:,})"
+            "the text is too long ({count} characters; the limit is {limit})",
+            count=len(body),
+            limit=limits.max_chars,
         )
     return heading, body
 

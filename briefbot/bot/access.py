@@ -79,6 +79,6 @@ def chat_managers_only(handler: Handler) -> Handler:
         if await can_manage_chat(update, context):
             await handler(update, context)
         else:
-            await reply(update, context, views.NOT_GROUP_ADMIN)
+            await reply(update, context, views.not_group_admin())
 
     return guarded

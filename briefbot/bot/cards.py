@@ -18,14 +18,14 @@ from telegram.constants import MessageLimit
 from briefbot.articles import Article
 from briefbot.articles.language import language_name
 from briefbot.articles.text import reading_minutes
+from briefbot.bot import i18n
 from briefbot.bot.callbacks import Action, encode
-from briefbot.bot.views import ARTICLES_PAGE_SIZE, clip, plural
+from briefbot.bot.i18n import _, ngettext, number
+from briefbot.bot.views import ARTICLES_PAGE_SIZE, clip
 from briefbot.models import SummaryLength
 
 TEXT_LIMIT = MessageLimit.MAX_TEXT_LENGTH
-READER_LANGUAGE = "en"  # the bot speaks English; an article in another language says so
 BUTTON_TITLE_CHARS = 60
-PROMPT = "<i>No time to read? Get a summary.</i>"
 _TAG = re.compile(r"<[^>]+>")
 
 
@@ -40,15 +40,17 @@ class Card:
 
 
 def _header(article: Article) -> str:
-    details = [f"#{article.id}", f"{reading_minutes(article.text, article.language)} min read"]
-    if article.language and article.language != READER_LANGUAGE:
-        details.append(f"in {language_name(article.language)}")
+    minutes = reading_minutes(article.text, article.language)
+    details = [f"#{article.id}", _("{minutes} min read").format(minutes=minutes)]
+    if article.language and article.language != i18n.current().split("_")[0]:
+        details.append(f"🌐 {escape(language_name(article.language, i18n.current()))}")
     if article.published:
         details.insert(0, escape(article.published))
     if article.author:
-        details.insert(0, f"by {escape(article.author)}")
+        details.insert(0, _("by {author}").format(author=escape(article.author)))
     if article.url:
-        details.insert(0, f'<a href="{escape(article.url, quote=True)}">Source</a>')
+        source = _("Source")
+        details.insert(0, f'<a href="{escape(article.url, quote=True)}">{source}</a>')
     return f"<b>{escape(article.title)}</b>\n{' · '.join(details)}"
 
 
@@ -58,8 +60,8 @@ def _button(label: str, action: Action, number: int) -> InlineKeyboardButton:
 
 def _moves(article: Article) -> list[InlineKeyboardButton]:
     return [
-        _button("◀ Previous", Action.PREV, article.id),
-        _button("Next ▶", Action.NEXT, article.id),
+        _button(_("◀ Previous"), Action.PREV, article.id),
+        _button(_("Next ▶"), Action.NEXT, article.id),
     ]
 
 
@@ -75,18 +77,19 @@ def article_card(
     header = _header(article)
     previous, following = _moves(article)
     if notice is not None:
-        again = _button("🔄 Try again", _summary_action(length), article.id)
+        again = _button(_("🔄 Try again"), _summary_action(length), article.id)
         return Card(f"{header}\n\n{notice}", InlineKeyboardMarkup([[previous, again, following]]))
     if summary is None:
-        ask = _button("📝 Get a summary", Action.SUMMARY, article.id)
-        return Card(f"{header}\n\n{PROMPT}", InlineKeyboardMarkup([[previous, ask, following]]))
-    body = summary or "(This article is too short to summarize.)"
+        ask = _button(_("📝 Get a summary"), Action.SUMMARY, article.id)
+        prompt = _("<i>No time to read? Get a summary.</i>")
+        return Card(f"{header}\n\n{prompt}", InlineKeyboardMarkup([[previous, ask, following]]))
+    body = summary or _("(This article is too short to summarize.)")
     room = TEXT_LIMIT - len(header) - len("\n\n")
     offers = []
     if length is not SummaryLength.LONG and summary:
-        offers.append(_button("➕ Longer summary", Action.LONG, article.id))
+        offers.append(_button(_("➕ Longer summary"), Action.LONG, article.id))
     if article.url:
-        offers.append(InlineKeyboardButton("🔗 Read the article", url=article.url))
+        offers.append(InlineKeyboardButton(_("🔗 Read the article"), url=article.url))
     rows = [[previous, following], offers] if offers else [[previous, following]]
     return Card(f"{header}\n\n{escape(clip(body, room))}", InlineKeyboardMarkup(rows))
 
@@ -104,31 +107,44 @@ def _button_title(article: Article) -> str:
 
 def latest_list(articles: list[Article]) -> Card:
     buttons = [[_button(_button_title(a), Action.OPEN, a.id)] for a in articles]
-    text = f"🗞 <b>The {plural(len(articles), 'newest article')}</b>\nPick one to read its summary."
+    count = len(articles)
+    text = ngettext(
+        "🗞 <b>The newest article</b>\nPick one to read its summary.",
+        "🗞 <b>The {count} newest articles</b>\nPick one to read its summary.",
+        count,
+    ).format(count=number(count))
     return Card(text, InlineKeyboardMarkup(buttons))
 
 
 def articles_page(articles: list[Article], page: int, total: int) -> Card:
     pages = max(1, -(-total // ARTICLES_PAGE_SIZE))
-    lines = [f"📚 <b>Library</b>: {plural(total, 'article')}, page {page + 1} of {pages}"]
+    lines = [
+        ngettext(
+            "📚 <b>Library</b>: {count} article, page {page} of {pages}",
+            "📚 <b>Library</b>: {count} articles, page {page} of {pages}",
+            total,
+        ).format(count=number(total), page=number(page + 1), pages=number(pages))
+    ]
     for article in articles:
         title = article.title if len(article.title) <= 70 else article.title[:69] + "…"
         lines.append(f"#{article.id} {escape(title)} <i>({escape(article.origin)})</i>")
     buttons = []
     if page > 0:
-        buttons.append(_button("◀ Newer", Action.PAGE, page - 1))
+        buttons.append(_button(_("◀ Newer"), Action.PAGE, page - 1))
     if page + 1 < pages:
-        buttons.append(_button("Older ▶", Action.PAGE, page + 1))
+        buttons.append(_button(_("Older ▶"), Action.PAGE, page + 1))
     return Card("\n".join(lines), InlineKeyboardMarkup([buttons]) if buttons else None)
 
 
 def confirm_delete(article: Article) -> Card:
-    text = f"Delete #{article.id} <b>{escape(article.title)}</b>? This cannot be undone."
+    text = _("Delete #{id} <b>{title}</b>? This cannot be undone.").format(
+        id=article.id, title=escape(article.title)
+    )
     keyboard = InlineKeyboardMarkup(
         [
             [
-                _button("🗑 Delete", Action.DELETE, article.id),
-                _button("Keep", Action.KEEP, article.id),
+                _button(_("🗑 Delete"), Action.DELETE, article.id),
+                _button(_("Keep"), Action.KEEP, article.id),
             ]
         ]
     )

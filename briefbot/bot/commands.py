@@ -14,8 +14,10 @@ from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeDefault, Up
 from telegram.error import TelegramError
 from telegram.ext import Application
 
+from briefbot.bot import i18n
 from briefbot.bot.context import BotData, BriefbotContext
 from briefbot.bot.handlers import feeds, library, manage, reading, settings
+from briefbot.bot.i18n import N_, _
 
 logger = logging.getLogger(__name__)
 App = Application[Any, Any, Any, Any, BotData, Any]
@@ -46,39 +48,46 @@ def _admins(name: str, callback: Callback, menu: str, help_text: str = "") -> Co
     return Command(name, callback, Who.BOT_ADMINS, menu, help_text or menu)
 
 
+# Menu and help texts are message ids (N_): they are translated where they are shown.
 COMMANDS: tuple[Command, ...] = (
-    _anyone("start", reading.start, "Welcome, the digest, and the newest article"),
+    _anyone("start", reading.start, N_("Welcome, the digest, and the newest article")),
     _anyone(
         "summary",
         reading.summary,
-        "Summary of the current article",
-        "Summary of the current article; /summary short or /summary long for another length",
+        N_("Summary of the current article"),
+        N_("Summary of the current article; /summary short or /summary long for another length"),
     ),
-    _anyone("next", reading.next_article, "Next (newer) article with its summary"),
-    _anyone("prev", reading.previous_article, "Previous (older) article with its summary"),
-    _anyone("latest", reading.latest, "The 10 newest articles"),
+    _anyone("next", reading.next_article, N_("Next (newer) article with its summary")),
+    _anyone("prev", reading.previous_article, N_("Previous (older) article with its summary")),
+    _anyone("latest", reading.latest, N_("The 10 newest articles")),
     _anyone(
         "length",
         settings.length_command,
-        "Summary length: short, standard or long",
-        "Summary length for this chat: /length short, standard or long",
+        N_("Summary length: short, standard or long"),
+        N_("Summary length for this chat: /length short, standard or long"),
     ),
     _anyone(
         "digest",
         settings.digest,
-        "Digest time and zone, or off",
-        "Digest time and zone: /digest 07:30 Europe/Berlin, /digest weekdays, /digest off",
+        N_("Digest time and zone, or off"),
+        N_("Digest time and zone: /digest 07:30 Europe/Berlin, /digest weekdays, /digest off"),
     ),
-    _anyone("subscribe", settings.subscribe, "Get the morning digest in this chat"),
-    _anyone("unsubscribe", settings.unsubscribe, "Stop the morning digest in this chat"),
-    _anyone("help", reading.help_command, "What I can do"),
-    _admins("add", library.add_command, "Add an article: /add Title, then the text"),
-    _admins("feed", feeds.feed, "Feeds: /feed add URL, /feed list, /feed remove N"),
-    _admins("articles", manage.articles, "The library, page by page"),
-    _admins("delete", manage.delete, "Delete an article: /delete ID"),
-    _admins("edit", manage.edit, "Change a title: /edit ID New title"),
-    _admins("admins", manage.admins, "Who the bot's admins are"),
-    _admins("stats", manage.stats, "Library, chats and the last digest run"),
+    _anyone("subscribe", settings.subscribe, N_("Get the morning digest in this chat")),
+    _anyone("unsubscribe", settings.unsubscribe, N_("Stop the morning digest in this chat")),
+    _anyone(
+        "language",
+        settings.language_command,
+        N_("The bot's language in this chat"),
+        N_("The bot's language in this chat: /language de, /language auto"),
+    ),
+    _anyone("help", reading.help_command, N_("What I can do")),
+    _admins("add", library.add_command, N_("Add an article: /add Title, then the text")),
+    _admins("feed", feeds.feed, N_("Feeds: /feed add URL, /feed list, /feed remove N")),
+    _admins("articles", manage.articles, N_("The library, page by page")),
+    _admins("delete", manage.delete, N_("Delete an article: /delete ID")),
+    _admins("edit", manage.edit, N_("Change a title: /edit ID New title")),
+    _admins("admins", manage.admins, N_("Who the bot's admins are")),
+    _admins("stats", manage.stats, N_("Library, chats and the last digest run")),
 )
 
 
@@ -90,32 +99,41 @@ class CommandTable:
         return [c for c in self.commands if c.who is Who.BOT_ADMINS]
 
     def menu(self, *, admin: bool) -> list[BotCommand]:
+        """The command menu in the current language."""
         return [
-            BotCommand(c.name, c.menu)
+            BotCommand(c.name, _(c.menu))
             for c in self.commands
             if admin or c.who is not Who.BOT_ADMINS
         ]
 
     def help_entries(self, admin: bool) -> list[tuple[str, str]]:
-        return [(c.name, c.help) for c in self.commands if admin or c.who is not Who.BOT_ADMINS]
+        return [(c.name, _(c.help)) for c in self.commands if admin or c.who is not Who.BOT_ADMINS]
 
     async def register_menus(self, application: App, admins: set[int] | None = None) -> None:
-        """The public menu for everyone, and the full one in the private chat of each admin
-        who has one with the bot (Telegram refuses a chat it does not know; an admin's first
-        /start registers it). A Bot API that refuses menus, or lacks the method, costs a log
-        line, nothing more."""
+        """The public menu for everyone, in each language with a catalog (Telegram shows users
+        the one for their language_code), and the full one in the private chat of each admin
+        who has one with the bot, in that chat's language (Telegram refuses a chat it does not
+        know; an admin's first /start registers it). A Bot API that refuses menus, or lacks
+        the method, costs a log line, nothing more."""
         bot, services = application.bot, application.bot_data.services
         try:
             if admins is None:
-                await bot.set_my_commands(self.menu(admin=False), scope=BotCommandScopeDefault())
+                for locale in i18n.LANGUAGES:
+                    with i18n.speaking(locale):
+                        await bot.set_my_commands(
+                            self.menu(admin=False),
+                            scope=BotCommandScopeDefault(),
+                            language_code=i18n.telegram_code(locale),
+                        )
                 admins = set(application.bot_data.admins.ids)
             for admin_id in sorted(admins):
-                if await services.db.run(services.chats.get, admin_id) is None:
+                chat = await services.db.run(services.chats.get, admin_id)
+                if chat is None:
                     continue
                 try:
-                    await bot.set_my_commands(
-                        self.menu(admin=True), scope=BotCommandScopeChat(admin_id)
-                    )
+                    with i18n.speaking(i18n.locale_for(chat.locale)):
+                        menu = self.menu(admin=True)
+                    await bot.set_my_commands(menu, scope=BotCommandScopeChat(admin_id))
                 except TelegramError as exc:
                     logger.info("No admin command menu for %s: %s", admin_id, exc)
         except TelegramError as exc:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from telegram import Message, Update
 from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot
 
+from briefbot.bot import i18n
 from briefbot.bot.turn import Turn
 
 if TYPE_CHECKING:
@@ -57,6 +58,10 @@ class BriefbotContext(CallbackContext[ExtBot[Any], dict[Any, Any], dict[Any, Any
         context = super().from_update(update, application)
         if isinstance(update, Update):
             context._turn = Turn(context.bot_data.services, update)
+            # Until the chat's own choice is read: the user's language in a private chat.
+            chat, user = update.effective_chat, update.effective_user
+            private = chat is not None and chat.type == "private"
+            i18n.use(i18n.locale_for(user.language_code if user and private else None))
         return context
 
     @property

@@ -14,6 +14,7 @@ from typing import Literal
 from telegram import Update
 
 from briefbot.articles import Article
+from briefbot.bot import i18n
 from briefbot.chats import ChatRef, ChatState
 from briefbot.models import SummaryLength
 from briefbot.services import Services
@@ -57,8 +58,13 @@ class Turn:
     def __init__(self, services: Services, update: Update) -> None:
         self.services = services
         self.update_id = update.update_id
-        chat = update.effective_chat
-        self.chat_ref = ChatRef(chat.id, chat.type, chat.title or chat.username) if chat else None
+        chat, user = update.effective_chat, update.effective_user
+        user_language = user.language_code if user and chat and chat.type == "private" else None
+        self.chat_ref = (
+            ChatRef(chat.id, chat.type, chat.title or chat.username, user_language)
+            if chat
+            else None
+        )
         self._chat: ChatState | None = None
         self._move_to: int | None = None
         self._finished = False
@@ -69,6 +75,7 @@ class Turn:
             if self.chat_ref is None:
                 raise RuntimeError("this update has no chat")
             self._chat = await self.services.db.run(self.services.chats.touch, self.chat_ref)
+            i18n.use(i18n.locale_for(self._chat.locale))
         return self._chat
 
     async def view(
@@ -86,6 +93,7 @@ class Turn:
                 model = None
         view = await self.services.db.run(self._load, self.chat_ref, target, length, model)
         self._chat = view.chat
+        i18n.use(i18n.locale_for(view.chat.locale))
         return view
 
     def _load(

@@ -109,10 +109,10 @@ class Intake:
         query, chat, message = update.callback_query, update.effective_chat, update.message
         notice: Coroutine[Any, Any, Any] | None = None
         if query is not None:
-            notice = self.bot.answer_callback_query(query.id, views.FLOODED_PRESS)
+            notice = self.bot.answer_callback_query(query.id, views.flooded_press())
         elif warn and chat is not None:
             thread = message.message_thread_id if message and message.is_topic_message else None
-            notice = self.bot.send_message(chat.id, views.FLOODED, message_thread_id=thread)
+            notice = self.bot.send_message(chat.id, views.flooded(), message_thread_id=thread)
         if notice is not None:
             task = asyncio.create_task(self._quietly(notice))
             self._tasks.add(task)

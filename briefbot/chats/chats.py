@@ -46,17 +46,25 @@ class Chats:
     def touch(self, ref: ChatRef, session: Session | None = None) -> ChatState:
         """The chat's state, created on first contact."""
         title = (ref.title or "")[:256] or None
+        user_language = (ref.user_language or "")[:16] or None
         try:
             with self.db.transaction(session) as s:
                 row = s.get(ChatRow, ref.chat_id)
                 if row is None:
                     row = ChatRow(
-                        chat_id=ref.chat_id, kind=ref.kind, title=title, subscribed=False
+                        chat_id=ref.chat_id,
+                        kind=ref.kind,
+                        title=title,
+                        subscribed=False,
+                        user_language=user_language,
                     )
                     s.add(row)
                     s.flush()
-                elif title and row.title != title:
-                    row.title = title
+                else:
+                    if title and row.title != title:
+                        row.title = title
+                    if user_language and row.user_language != user_language:
+                        row.user_language = user_language
                 return record(ChatState, row)
         except IntegrityError:
             if session is not None:
@@ -66,6 +74,16 @@ class Chats:
             if state is None:
                 raise
             return state
+
+    def set_language(self, chat_id: int, language: str | None) -> ChatState | None:
+        """Speak `language` in the chat (None: the user's own, or English in groups)."""
+        with self.db.transaction() as session:
+            row = session.get(ChatRow, chat_id)
+            if row is None:
+                return None
+            row.language = language
+            session.flush()
+            return record(ChatState, row)
 
     def get(self, chat_id: int) -> ChatState | None:
         with self.db.transaction() as session:
@@ -152,15 +170,14 @@ class Chats:
                 update(ChatRow).where(ChatRow.chat_id == chat_id).values(digest_thread_id=None)
             )
 
-    def digest_topics(self, chat_ids: list[int]) -> dict[int, int | None]:
-        """The forum topic each chat's digest goes to (None: the main chat)."""
+    def digest_targets(self, chat_ids: list[int]) -> dict[int, tuple[int | None, str | None]]:
+        """Where each chat's digest goes and in what language: (forum topic, None for the main
+        chat; language code, None for English)."""
         with self.db.transaction() as session:
-            rows = session.execute(
-                select(ChatRow.chat_id, ChatRow.digest_thread_id).where(
-                    ChatRow.chat_id.in_(chat_ids)
-                )
-            )
-            return {chat_id: thread for chat_id, thread in rows}
+            rows = session.scalars(select(ChatRow).where(ChatRow.chat_id.in_(chat_ids)))
+            return {
+                row.chat_id: (row.digest_thread_id, record(ChatState, row).locale) for row in rows
+            }
 
     def subscribed(self) -> list[ChatState]:
         with self.db.transaction() as session:

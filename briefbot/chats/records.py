@@ -13,6 +13,7 @@ class ChatRef:
     chat_id: int
     kind: str
     title: str | None = None
+    user_language: str | None = None  # a private chat's user's Telegram language_code
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +30,15 @@ class ChatState:
     title: str | None = None
     summary_length: str = "standard"
     digest_thread_id: int | None = None
+    language: str | None = None  # chosen with /language; None: the user's (private) or English
+    user_language: str | None = None
+
+    @property
+    def locale(self) -> str | None:
+        """The language code the chat is spoken to in (None: English)."""
+        if self.language:
+            return self.language
+        return self.user_language if self.kind == "private" else None
 
 
 @dataclass(frozen=True, slots=True)

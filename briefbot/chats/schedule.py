@@ -50,10 +50,6 @@ class DigestSchedule:
                 return instant
         raise RuntimeError("a weekly schedule always has a next send")  # pragma: no cover
 
-    def describe(self) -> str:
-        which = "every day" if self.days is Days.DAILY else "on weekdays"
-        return f"{self.at:%H:%M} {self.zone.key}, {which}"
-
 
 def schedule_for(chat: ChatState, default_time: time, default_zone: str) -> DigestSchedule:
     at = default_time

@@ -26,6 +26,8 @@ class ChatRow(Base):
     # The forum topic the digest goes to (where /subscribe was sent); None: the main chat.
     digest_thread_id: Mapped[int | None] = mapped_column(BigInteger)
     summary_length: Mapped[str] = mapped_column(String(16), default="standard")
+    language: Mapped[str | None] = mapped_column(String(16))
+    user_language: Mapped[str | None] = mapped_column(String(16))
     # Digests are due only for scheduled times after this instant (subscription or change).
     schedule_changed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     # Highest article id already offered to this chat in a digest.

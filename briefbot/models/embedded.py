@@ -17,7 +17,12 @@ from pathlib import Path
 import numpy as np
 
 from briefbot.models.base import Document, ModelLoadError, SummaryLength
-from briefbot.models.sentences import join_sentences, split_sentences, word_count
+from briefbot.models.sentences import (
+    SPLITTER_VERSION,
+    join_sentences,
+    split_sentences,
+    word_count,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -147,7 +152,7 @@ class EmbeddedSummarizer:
         options: ExtractiveOptions | None = None,
     ) -> None:
         self.options = options or ExtractiveOptions()
-        self.name = f"embedded-minilm/{self.options.fingerprint()}"
+        self.name = f"embedded-minilm/{self.options.fingerprint()}/s{SPLITTER_VERSION}"
         self.label = "embedded extractive (all-MiniLM-L6-v2)"
         self._encoder = encoder
 

@@ -13,6 +13,9 @@ import re
 import sentencex
 
 DEFAULT_LANGUAGE = "en"
+# Part of the embedded summarizer's cache name: summaries made with other sentence rules
+# (version 1: English-only regular expressions) are made again.
+SPLITTER_VERSION = 2
 _PARAGRAPHS = re.compile(r"\n\s*\n|\n(?=\s*[-*•]\s)")
 _THAI_SPACE = re.compile(r"(?<=[\u0E00-\u0E7F])\s+(?=[\u0E00-\u0E7F])")
 # Scripts written without spaces between words, and about how many characters make a word.

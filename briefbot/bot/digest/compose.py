@@ -9,11 +9,15 @@ from html import escape
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from briefbot.articles import Article
+from briefbot.bot import i18n
 from briefbot.bot.callbacks import Action, encode
 from briefbot.bot.cards import TEXT_LIMIT
-from briefbot.bot.views import clip, plural
+from briefbot.bot.i18n import N_, _, format_date, ngettext
+from briefbot.bot.views import clip
 
 SUMMARY_CHARS = 600
+# A CLDR date pattern, translated like a message: each language orders and inflects its own.
+DAY_PATTERN = N_("EEEE, d MMMM")
 BUTTONS_PER_ROW = 5
 
 
@@ -35,7 +39,8 @@ def _block(number: int, item: DigestItem) -> str:
     if item.summary:
         lines.append(escape(clip(item.summary, SUMMARY_CHARS)))
     if article.url:
-        lines.append(f'<a href="{escape(article.url, quote=True)}">Read the article</a>')
+        link = _("Read the article")
+        lines.append(f'<a href="{escape(article.url, quote=True)}">{link}</a>')
     return "\n".join(lines)
 
 
@@ -49,15 +54,16 @@ def _keyboard(numbered: list[tuple[int, Article]]) -> InlineKeyboardMarkup:
 
 
 def header(day: date, count: int) -> str:
-    return (
-        f"📰 <b>Your digest for {day:%A}, {day.day} {day:%B}</b> · {plural(count, 'new article')}"
-    )
+    return ngettext(
+        "📰 <b>Your digest for {day}</b> · {count} new article",
+        "📰 <b>Your digest for {day}</b> · {count} new articles",
+        count,
+    ).format(day=format_date(day, _(DAY_PATTERN)), count=i18n.number(count))
 
 
 def nothing_new(day: date) -> DigestMessage:
-    return DigestMessage(
-        f"📰 <b>Your digest for {day:%A}, {day.day} {day:%B}</b>\nNothing new today.", None
-    )
+    text = _("📰 <b>Your digest for {day}</b>\nNothing new today.")
+    return DigestMessage(text.format(day=format_date(day, _(DAY_PATTERN))), None)
 
 
 def compose(day: date, items: list[DigestItem], limit: int = TEXT_LIMIT) -> list[DigestMessage]:
@@ -71,7 +77,7 @@ def compose(day: date, items: list[DigestItem], limit: int = TEXT_LIMIT) -> list
         block = _block(number, item)
         if numbered and len(text) + 2 + len(block) > limit:
             messages.append(DigestMessage(text, _keyboard(numbered)))
-            text, numbered = "📰 <i>(continued)</i>", []
+            text, numbered = _("📰 <i>(continued)</i>"), []
         text += "\n\n" + block
         numbered.append((number, item.article))
     messages.append(DigestMessage(text, _keyboard(numbered)))

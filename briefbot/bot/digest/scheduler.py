@@ -17,6 +17,7 @@ from typing import Any
 from telegram.ext import ExtBot
 
 from briefbot.articles import Article
+from briefbot.bot import i18n
 from briefbot.bot.digest.compose import DigestItem, DigestMessage, compose
 from briefbot.bot.digest.sender import DeliveryOutcome, DigestSender
 from briefbot.bot.ratelimit import TelegramRateLimiter
@@ -185,7 +186,7 @@ class DigestScheduler:
         services, db = self.services, self.services.db
         ids = sorted({i for delivery in work for i in delivery.article_ids})
         articles = {a.id: a for a in await db.run(services.library.get_many, ids)}
-        topics = await db.run(services.chats.digest_topics, [d.chat_id for d in work])
+        targets = await db.run(services.chats.digest_targets, [d.chat_id for d in work])
         # Every summary the digests need, in one batched model call before sending starts.
         summaries = await services.summaries.summaries_for(list(articles.values()), DIGEST_LENGTH)
 
@@ -205,8 +206,10 @@ class DigestScheduler:
                     if i in articles
                 ]
                 day = date.fromisoformat(delivery.digest_date)
-                topic = topics.get(delivery.chat_id)
-                await self._deliver(delivery, compose(day, items), topic, counts)
+                topic, language = targets.get(delivery.chat_id, (None, None))
+                with i18n.speaking(i18n.locale_for(language)):
+                    messages = compose(day, items)
+                await self._deliver(delivery, messages, topic, counts)
 
         await asyncio.gather(*(worker() for _ in range(min(self.workers, len(work)))))
 
@@ -240,4 +243,5 @@ class DigestScheduler:
         ) or await services.db.run(services.library.latest, limit)
         summaries = await services.summaries.summaries_for(articles, DIGEST_LENGTH)
         today = self.clock().astimezone(self.schedule(chat).zone).date()
-        return compose(today, [DigestItem(a, _text(summaries.get(a.id))) for a in articles])
+        with i18n.speaking(i18n.locale_for(chat.locale)):
+            return compose(today, [DigestItem(a, _text(summaries.get(a.id))) for a in articles])

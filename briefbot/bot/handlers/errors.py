@@ -41,7 +41,9 @@ async def _report(update: object, context: BriefbotContext) -> None:
         return  # nowhere to answer, or the bot was blocked or removed
     if isinstance(error, NetworkError) and may_have_arrived(error):
         return  # the answer may have arrived after all: an apology could follow a reply
-    text = views.store_error(error.kind) if isinstance(error, StoreError) else views.INTERNAL_ERROR
+    text = (
+        views.store_error(error.kind) if isinstance(error, StoreError) else views.internal_error()
+    )
     query = update.callback_query
     if query is not None and not context.bot_data.answers.answered(query.id):
         await context.bot_data.answers.answer(query.id, text)

@@ -25,9 +25,9 @@ async def unknown_command(update: Update, context: BriefbotContext) -> None:
 
 async def not_admin(update: Update, context: BriefbotContext) -> None:
     """An admin command from someone who is not a bot admin."""
-    await reply(update, context, views.NOT_ADMIN)
+    await reply(update, context, views.not_admin())
 
 
 async def hint(update: Update, context: BriefbotContext) -> None:
     """Text, stickers, photos or documents in a private chat from a reader."""
-    await reply(update, context, views.PLAIN_TEXT_HINT)
+    await reply(update, context, views.plain_text_hint())

@@ -32,14 +32,14 @@ async def feed(update: Update, context: BriefbotContext) -> None:
         text = views.feed_removed(removed) if removed else views.no_such_feed(number)
         await reply(update, context, text)
     else:
-        await reply(update, context, views.FEED_USAGE)
+        await reply(update, context, views.feed_usage())
 
 
 async def _add(update: Update, context: BriefbotContext, url: str) -> None:
     services = context.services
     url = clean_url(url if "://" in url else "https://" + url) or ""
     if not url:
-        await reply(update, context, views.FEED_USAGE)
+        await reply(update, context, views.feed_usage())
         return
     user = update.effective_user
     entry, created = await services.db.run(services.feeds.add, url, user.id if user else None)
@@ -57,7 +57,7 @@ async def _add(update: Update, context: BriefbotContext, url: str) -> None:
         )
     except FetchError as exc:
         await services.db.run(services.feeds.remove, entry.id)
-        await reply(update, context, views.link_rejected(url, str(exc)))
+        await reply(update, context, views.link_rejected(url, exc))
         return
     _after_poll(services, result)
     await reply(update, context, views.feed_added(result))

@@ -81,7 +81,7 @@ async def _store(
 async def _add_text(update: Update, context: BriefbotContext, raw: str) -> None:
     title, body = split_title_and_body(raw)
     if not title or not body:
-        await reply(update, context, views.ADD_USAGE)
+        await reply(update, context, views.add_usage())
         return
     user = update.effective_user
     try:
@@ -89,7 +89,7 @@ async def _add_text(update: Update, context: BriefbotContext, raw: str) -> None:
             context, title, body, added_by=user.id if user else None, origin="telegram"
         )
     except ArticleRejected as exc:
-        await reply(update, context, views.article_rejected(str(exc)))
+        await reply(update, context, views.article_rejected(exc))
         return
     await _announce(update, context, result)
 
@@ -116,7 +116,7 @@ async def _add_link(update: Update, context: BriefbotContext, url: str) -> None:
             language=article.language,
         )
     except (FetchError, ArticleRejected) as exc:
-        await reply(update, context, views.link_rejected(url, str(exc)))
+        await reply(update, context, views.link_rejected(url, exc))
         return
     await _announce(update, context, result)
 
@@ -159,7 +159,7 @@ async def _add_forward(update: Update, context: BriefbotContext, message: Messag
             author=source,
         )
     except ArticleRejected as exc:
-        await reply(update, context, views.article_rejected(str(exc)))
+        await reply(update, context, views.article_rejected(exc))
         return
     await _announce(update, context, result)
 
@@ -210,10 +210,10 @@ async def document(update: Update, context: BriefbotContext) -> None:
     doc = message.document
     name = doc.file_name or "document"
     if not name.lower().endswith(DOCUMENT_SUFFIXES):
-        await reply(update, context, views.document_rejected(name, views.DOCUMENT_KINDS))
+        await reply(update, context, views.document_rejected(name, views.document_kinds()))
         return
     if doc.file_size and doc.file_size > MAX_DOCUMENT_BYTES:
-        await reply(update, context, views.document_rejected(name, "it is larger than 20 MB"))
+        await reply(update, context, views.document_rejected(name, views.document_too_large()))
         return
     telegram_file = await doc.get_file()
     data = bytes(await telegram_file.download_as_bytearray())
@@ -224,7 +224,7 @@ async def document(update: Update, context: BriefbotContext) -> None:
             context, title, body, url=url, added_by=user.id if user else None, origin="document"
         )
     except ArticleRejected as exc:
-        await reply(update, context, views.document_rejected(name, str(exc)))
+        await reply(update, context, views.document_rejected(name, exc))
         return
     await _announce(update, context, result)
 

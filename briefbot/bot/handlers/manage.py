@@ -37,7 +37,7 @@ def _page(services: Services, page: int) -> Card | None:
 async def articles(update: Update, context: BriefbotContext) -> None:
     card = await context.services.db.run(_page, context.services, 0)
     if card is None:
-        await reply(update, context, views.EMPTY_LIBRARY)
+        await reply(update, context, views.empty_library())
         return
     await reply(update, context, card.text, card.keyboard)
 
@@ -45,7 +45,7 @@ async def articles(update: Update, context: BriefbotContext) -> None:
 async def delete(update: Update, context: BriefbotContext) -> None:
     article_id = _number(context.args)
     if article_id is None:
-        await reply(update, context, views.DELETE_USAGE)
+        await reply(update, context, views.delete_usage())
         return
     services = context.services
     article = await services.db.run(services.library.get, article_id)
@@ -60,13 +60,13 @@ async def edit(update: Update, context: BriefbotContext) -> None:
     article_id = _number(context.args)
     title = " ".join((context.args or [])[1:])
     if article_id is None or not title:
-        await reply(update, context, views.EDIT_USAGE)
+        await reply(update, context, views.edit_usage())
         return
     services = context.services
     try:
         article = await services.db.run(services.library.set_title, article_id, title)
     except ArticleRejected as exc:
-        await reply(update, context, views.article_rejected(str(exc)))
+        await reply(update, context, views.article_rejected(exc))
         return
     if article is None:
         await reply(update, context, views.no_such_article(article_id))
@@ -114,13 +114,15 @@ async def admin_button(update: Update, context: BriefbotContext, press: ButtonPr
         return
     answers = context.bot_data.answers
     if not is_bot_admin(update, context):
-        await answers.answer(query.id, views.NOT_ADMIN)
+        await answers.answer(query.id, views.not_admin())
         return
     services = context.services
     if press.action is Action.PAGE:
         card = await services.db.run(_page, services, press.number)
         if card is None or shows(update, context, card):
-            await answers.answer(query.id, views.ALREADY_SHOWN if card else views.EMPTY_LIBRARY)
+            await answers.answer(
+                query.id, views.already_shown() if card else views.empty_library()
+            )
             return
         await answers.answer(query.id)
         await edit_card(update, context, card)
@@ -133,8 +135,8 @@ async def admin_button(update: Update, context: BriefbotContext, press: ButtonPr
         return
     removed = await services.db.run(services.library.delete, press.number)
     if removed is None:
-        await answers.answer(query.id, views.ARTICLE_GONE)
+        await answers.answer(query.id, views.article_gone())
         return
     logger.info("Admin deleted article %d", removed.id)
-    await answers.answer(query.id, "Deleted")
+    await answers.answer(query.id, views.deleted_notice())
     await edit_card(update, context, Card(views.deleted(removed)))

@@ -32,7 +32,7 @@ async def my_membership(update: Update, context: BriefbotContext) -> None:
             logger.info("Removed from chat %s: unsubscribed", chat.id)
         return
     if _joined(change) and chat.type in (ChatType.GROUP, ChatType.SUPERGROUP):
-        await reply(update, context, views.ADDED_TO_GROUP)
+        await reply(update, context, views.added_to_group())
 
 
 async def migrated(update: Update, context: BriefbotContext) -> None:

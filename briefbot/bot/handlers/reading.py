@@ -49,7 +49,7 @@ async def start(update: Update, context: BriefbotContext) -> None:
         )
         subscribed = True
     settings = services.settings
-    schedule = schedule_for(chat, settings.digest_time, settings.timezone).describe()
+    schedule = views.schedule_text(schedule_for(chat, settings.digest_time, settings.timezone))
     await reply(update, context, views.welcome(subscribed, schedule, can_subscribe=manager))
     user = update.effective_user
     if chat.kind == ChatType.PRIVATE and user is not None:
@@ -59,7 +59,7 @@ async def start(update: Update, context: BriefbotContext) -> None:
             context.bot_data.commands.register_admin_menu(context.application, user.id)
     view = await turn.view(NEWEST, summary=False)
     if view.article is None:
-        await reply(update, context, views.EMPTY_LIBRARY)
+        await reply(update, context, views.empty_library())
         return
     turn.move_to(view.article.id)
     await reply_card(update, context, article_card(view.article))
@@ -72,9 +72,9 @@ async def open_linked_article(update: Update, context: BriefbotContext, article_
     if view.article is None:
         view = await turn.view(NEWEST, summary=False)
         if view.article is None:
-            await reply(update, context, views.EMPTY_LIBRARY)
+            await reply(update, context, views.empty_library())
             return
-        await reply(update, context, views.LINKED_ARTICLE_GONE)
+        await reply(update, context, views.linked_article_gone())
     turn.move_to(view.article.id)
     await reply_card(update, context, article_card(view.article))
 
@@ -144,7 +144,7 @@ async def render(update: Update, context: BriefbotContext, view: ArticleView) ->
         notice = views.summary_failed(failed.failure, show_reason=is_bot_admin(update, context))
         return article_card(article, length=length, notice=notice)
     except SummaryUnavailable:
-        return article_card(article, length=length, notice=views.SUMMARY_UNAVAILABLE)
+        return article_card(article, length=length, notice=views.summary_unavailable())
     return article_card(article, summary=summary, length=length)
 
 
@@ -157,7 +157,7 @@ async def summary(update: Update, context: BriefbotContext) -> None:
             return
     view = await context.turn.view(CURRENT, length)
     if view.article is None:
-        await reply(update, context, views.EMPTY_LIBRARY)
+        await reply(update, context, views.empty_library())
         return
     context.turn.move_to(view.article.id)
     await reply_card(update, context, await render(update, context, view))
@@ -166,11 +166,11 @@ async def summary(update: Update, context: BriefbotContext) -> None:
 async def _move(update: Update, context: BriefbotContext, target: Target) -> None:
     view = await context.turn.view(target)
     if view.base is None:
-        await reply(update, context, views.EMPTY_LIBRARY)
+        await reply(update, context, views.empty_library())
         return
     if view.article is None:
         await reply(
-            update, context, views.CAUGHT_UP if target.step == "next" else views.FIRST_ARTICLE
+            update, context, views.caught_up() if target.step == "next" else views.first_article()
         )
         return
     context.turn.move_to(view.article.id)
@@ -189,7 +189,7 @@ async def latest(update: Update, context: BriefbotContext) -> None:
     services = context.services
     articles = await services.db.run(services.library.latest, LATEST_COUNT)
     if not articles:
-        await reply(update, context, views.EMPTY_LIBRARY)
+        await reply(update, context, views.empty_library())
         return
     card = latest_list(articles)
     await reply(update, context, card.text, card.keyboard)
@@ -204,7 +204,7 @@ async def button(update: Update, context: BriefbotContext) -> None:
     answers = context.bot_data.answers
     press = decode(query.data)
     if press is None or update.effective_chat is None:
-        await answers.answer(query.id, views.STALE_BUTTON)
+        await answers.answer(query.id, views.stale_button())
         return
     if press.action in ADMIN_ACTIONS:
         await manage.admin_button(update, context, press)
@@ -213,10 +213,10 @@ async def button(update: Update, context: BriefbotContext) -> None:
     length = SummaryLength.LONG if press.action is Action.LONG else None
     view = await context.turn.view(Target(press.number, step), length)  # type: ignore[arg-type]
     if view.base is None:
-        await answers.answer(query.id, views.ARTICLE_GONE)
+        await answers.answer(query.id, views.article_gone())
         return
     if view.article is None:
-        end = views.CAUGHT_UP if press.action is Action.NEXT else views.FIRST_ARTICLE
+        end = views.caught_up() if press.action is Action.NEXT else views.first_article()
         await answers.answer(query.id, end)
         return
     if view.summary is None:
@@ -228,7 +228,7 @@ async def button(update: Update, context: BriefbotContext) -> None:
         await reply_card(update, context, card)
         return
     if shows(update, context, card):
-        await answers.answer(query.id, views.ALREADY_SHOWN)
+        await answers.answer(query.id, views.already_shown())
         return
     await answers.answer(query.id)
     await edit_card(update, context, card)

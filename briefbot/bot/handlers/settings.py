@@ -1,4 +1,4 @@
-"""Each chat's own settings: /length, /subscribe, /unsubscribe and /digest."""
+"""Each chat's own settings: /length, /language, /subscribe, /unsubscribe and /digest."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from telegram import Update
 
-from briefbot.bot import views
+from briefbot.bot import i18n, views
 from briefbot.bot.access import can_manage_chat, chat_managers_only, is_bot_admin
 from briefbot.bot.context import BriefbotContext
 from briefbot.bot.handlers.reading import parse_length
@@ -42,6 +42,33 @@ def read_time(text: str) -> time | None:
         return None
 
 
+AUTO = ("auto", "default", "reset")
+
+
+async def language_command(update: Update, context: BriefbotContext) -> None:
+    """Show or set the language the bot speaks in the chat."""
+    chat = await context.turn.chat()
+    if not context.args:
+        await reply(update, context, views.language_status(chat))
+        return
+    word = context.args[0].strip().lower()
+    if word in AUTO:
+        choice = None
+    else:
+        choice = i18n.locale_for(word)
+        if choice == i18n.DEFAULT and word.replace("-", "_") not in ("en", "en_us", "en_gb"):
+            await reply(update, context, views.language_usage(word))
+            return
+    if not await can_manage_chat(update, context):
+        await reply(update, context, views.not_group_admin())
+        return
+    services = context.services
+    changed = await services.db.run(services.chats.set_language, chat.chat_id, choice)
+    if changed is not None:
+        i18n.use(i18n.locale_for(changed.locale))
+    await reply(update, context, views.language_set(changed or chat))
+
+
 async def length_command(update: Update, context: BriefbotContext) -> None:
     """Show or set the chat's summary length."""
     chat = await context.turn.chat()
@@ -53,7 +80,7 @@ async def length_command(update: Update, context: BriefbotContext) -> None:
         await reply(update, context, views.length_usage(context.args[0]))
         return
     if not await can_manage_chat(update, context):
-        await reply(update, context, views.NOT_GROUP_ADMIN)
+        await reply(update, context, views.not_group_admin())
         return
     services = context.services
     await services.db.run(services.chats.set_length, chat.chat_id, length.value)
@@ -66,9 +93,9 @@ async def _set_subscription(update: Update, context: BriefbotContext, on: bool) 
         services.chats.set_subscribed, chat.chat_id, on, thread_id=thread_of(update)
     )
     if on:
-        await reply(update, context, views.SUBSCRIBED if changed else views.ALREADY_SUBSCRIBED)
+        await reply(update, context, views.subscribed() if changed else views.already_subscribed())
     else:
-        await reply(update, context, views.UNSUBSCRIBED if changed else views.NOT_SUBSCRIBED)
+        await reply(update, context, views.unsubscribed() if changed else views.not_subscribed())
 
 
 @chat_managers_only
@@ -83,11 +110,13 @@ async def unsubscribe(update: Update, context: BriefbotContext) -> None:
 
 def _status(context: BriefbotContext, chat: ChatState) -> str:
     if not chat.subscribed:
-        return views.DIGEST_OFF
+        return views.digest_off()
     scheduler = context.bot_data.scheduler
     schedule = scheduler.schedule(chat)
     now = scheduler.clock()
-    return views.digest_status(schedule.describe(), schedule.next_send(now), now, schedule.zone)
+    return views.digest_status(
+        views.schedule_text(schedule), schedule.next_send(now), now, schedule.zone
+    )
 
 
 async def digest(update: Update, context: BriefbotContext) -> None:
@@ -102,12 +131,12 @@ async def digest(update: Update, context: BriefbotContext) -> None:
         await _send_now(update, context, chat)
         return
     if not await can_manage_chat(update, context):
-        await reply(update, context, views.NOT_GROUP_ADMIN)
+        await reply(update, context, views.not_group_admin())
         return
     services = context.services
     if word == "off":
         await services.db.run(services.chats.set_subscribed, chat.chat_id, False)
-        await reply(update, context, views.DIGEST_OFF)
+        await reply(update, context, views.digest_off())
         return
     changes: dict[str, str] = {}
     if word in (Days.DAILY, Days.WEEKDAYS) and len(args) == 1:
@@ -119,7 +148,7 @@ async def digest(update: Update, context: BriefbotContext) -> None:
             await reply(update, context, views.bad_digest_time(args[0]))
             return
         if len(rest) > 1:
-            await reply(update, context, views.DIGEST_USAGE)
+            await reply(update, context, views.digest_usage())
             return
         if at is not None:
             changes["digest_time"] = f"{at:%H:%M}"
@@ -142,7 +171,7 @@ async def digest(update: Update, context: BriefbotContext) -> None:
 async def _send_now(update: Update, context: BriefbotContext, chat: ChatState) -> None:
     """A preview of this chat's digest, for bot admins; it changes nothing."""
     if not is_bot_admin(update, context):
-        await reply(update, context, views.NOT_ADMIN)
+        await reply(update, context, views.not_admin())
         return
     for message in await context.bot_data.scheduler.preview(chat):
         await send(context, chat.chat_id, message.text, message.keyboard, thread_of(update))

@@ -227,7 +227,7 @@ def run_llm_briefbot(
     )
     model.summarize_many([Document(texts[0])], SummaryLength.SHORT)  # warm-up
     started = time.perf_counter()
-    next(iter(model.stream(texts[0], SummaryLength.STANDARD)))
+    next(iter(model.stream(Document(texts[0]), SummaryLength.STANDARD)))
     first_token = time.perf_counter() - started
     started = time.perf_counter()
     model.summarize_many([Document(t) for t in texts], SummaryLength.STANDARD)
@@ -284,7 +284,7 @@ def time_untuned(model, texts: list[str], device: str, queue) -> None:
     started = time.perf_counter()
     first_token = float("nan")
     with contextlib.suppress(ModelAnswerError, StopIteration):
-        next(iter(model.stream(texts[0], SummaryLength.STANDARD)))
+        next(iter(model.stream(Document(texts[0]), SummaryLength.STANDARD)))
         first_token = time.perf_counter() - started
     started = time.perf_counter()
     summarize([Document(t) for t in texts], SummaryLength.STANDARD)

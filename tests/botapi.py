@@ -216,6 +216,7 @@ class FakeBotApi:
         self.queries: dict[str, float] = {}  # unanswered callback query -> when pressed
         self.migrated: dict[int, int] = {}  # old group id -> new supergroup id
         self.topics: dict[int, set[int]] = {}  # forum chat -> its topic ids
+        self.user_languages: dict[int, str] = {}  # user id -> language_code of their app
         self._polling: int | None = None  # the poller's request number while it waits
         self._poll_numbers = itertools.count(1)
         self.conflicts = 0
@@ -260,6 +261,14 @@ class FakeBotApi:
 
     # -- what tests do ------------------------------------------------------------------
 
+    def user(self, user_id: int) -> dict[str, Any]:
+        """A User object as Telegram sends it: with the language of the user's app, when
+        `user_languages` has one."""
+        body: dict[str, Any] = {"id": user_id, "is_bot": False, "first_name": f"User{user_id}"}
+        if user_id in self.user_languages:
+            body["language_code"] = self.user_languages[user_id]
+        return body
+
     def private_chat(self, user_id: int, first_name: str = "Reader") -> dict[str, Any]:
         chat = {"id": user_id, "type": "private", "first_name": first_name}
         self.chats[user_id] = chat
@@ -296,7 +305,7 @@ class FakeBotApi:
         old = self.chats[old_id]
         new = self.group_chat(new_id, old.get("title", "News group"), self.group_admins[old_id])
         self.migrated[old_id] = new_id
-        sender = {"id": user_id, "is_bot": False, "first_name": f"User{user_id}"}
+        sender = self.user(user_id)
         self.push_update({"message": self._service(old, sender, migrate_to_chat_id=new_id)})
         self.push_update({"message": self._service(new, sender, migrate_from_chat_id=old_id)})
 
@@ -311,7 +320,7 @@ class FakeBotApi:
 
     def member_update(self, chat: dict[str, Any], user_id: int, old: str, new: str) -> int:
         """The bot's membership in a chat changed (added, removed, kicked, blocked)."""
-        user = {"id": user_id, "is_bot": False, "first_name": f"User{user_id}"}
+        user = self.user(user_id)
 
         def member(status: str) -> dict[str, Any]:
             body: dict[str, Any] = {"status": status, "user": self.bot_user}
@@ -414,7 +423,7 @@ class FakeBotApi:
             "message_id": next(self._message_ids),
             "date": int(time.time()),
             "chat": chat,
-            "from": {"id": user_id, "is_bot": False, "first_name": f"User{user_id}"},
+            "from": self.user(user_id),
             "document": document,
         }
         return self.push_update({"message": message})
@@ -433,7 +442,7 @@ class FakeBotApi:
             **extra,
         }
         if user_id is not None:
-            message["from"] = {"id": user_id, "is_bot": False, "first_name": f"User{user_id}"}
+            message["from"] = self.user(user_id)
         if text.startswith("/"):
             word = text.split(maxsplit=1)[0]
             message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(word)}]
@@ -447,7 +456,7 @@ class FakeBotApi:
             self.queries[query_id] = time.monotonic()
         query = {
             "id": query_id,
-            "from": {"id": user_id, "is_bot": False, "first_name": f"User{user_id}"},
+            "from": self.user(user_id),
             "chat_instance": str(chat_id),
             "data": data,
             "message": message,
@@ -884,7 +893,7 @@ class FakeBotApi:
         chat_id, user_id = params.get("chat_id"), params.get("user_id")
         self._chat(chat_id)
         status = "administrator" if user_id in self.group_admins.get(chat_id, set()) else "member"
-        user = {"id": user_id, "is_bot": False, "first_name": f"User{user_id}"}
+        user = self.user(user_id)
         if status == "administrator":
             return {
                 "status": status,

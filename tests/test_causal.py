@@ -205,12 +205,12 @@ def test_an_answer_being_written_keeps_its_last_words_and_holds_back_a_preamble(
 def test_a_summary_streams_as_the_model_writes_it(qwen_folder):
     model = load_summarizer(str(qwen_folder))
     assert isinstance(model, CausalSummarizer)
-    shown = list(model.stream(ARTICLE_TEXT, SummaryLength.SHORT))
+    shown = list(model.stream(Document(ARTICLE_TEXT), SummaryLength.SHORT))
     assert len(shown) > 2
     [whole] = model.summarize_many([Document(ARTICLE_TEXT)], SummaryLength.SHORT)
     assert shown[-1] == whole
     # A long article streams nothing but its summary.
-    assert len(list(model.stream(LONG_ARTICLE * 3, SummaryLength.SHORT))) == 1
+    assert len(list(model.stream(Document(LONG_ARTICLE * 3), SummaryLength.SHORT))) == 1
 
 
 @pytest.mark.parametrize("architecture", ["qwen2", "llama"])
@@ -230,7 +230,7 @@ def test_ctranslate2_runs_decoder_only_models(tmp_path: Path, architecture: str)
     # Order kept; int8 kernels round a padded batch a little differently, which random
     # weights turn into other words after a while.
     assert [t[:20] for t in together] == [a[:20] for a in alone]
-    shown = list(model.stream(ARTICLE_TEXT, SummaryLength.SHORT))
+    shown = list(model.stream(Document(ARTICLE_TEXT), SummaryLength.SHORT))
     assert len(shown) > 1
     assert shown[-1] == model.summarize_many([Document(ARTICLE_TEXT)], SummaryLength.SHORT)[0]
     # Converted once: loading again reuses the converted folder, which `models list` shows

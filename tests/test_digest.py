@@ -287,11 +287,11 @@ def test_digest_commands(digest_bot, api):
     assert "Next: Monday, 30 November at 06:15" in texts(reader.say("/digest"))[0]
     assert "every day" in texts(reader.say("/digest daily"))[0]
     assert (
-        "I don't know the time zone 'Mars/Olympus'"
+        "I don't know the time zone “Mars/Olympus”"
         in texts(reader.say("/digest 07:00 Mars/Olympus"))[0]
     )
-    assert "couldn't read the time '7am'" in texts(reader.say("/digest 7am"))[0]
-    assert "couldn't read the time '25:00'" in texts(reader.say("/digest 25:00"))[0]
+    assert "couldn't read the time “7am”" in texts(reader.say("/digest 7am"))[0]
+    assert "couldn't read the time “25:00”" in texts(reader.say("/digest 25:00"))[0]
     state = bot.services.chats.get(READER_ID)
     assert (state.digest_time, state.timezone) == ("06:15", "Europe/Berlin")
     assert "only the bot's admins" in texts(reader.say("/digest now"))[0]

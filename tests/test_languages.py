@@ -212,8 +212,10 @@ def test_an_admin_adds_an_article_in_another_language_and_reads_its_summary(
     _added, card = admin.say(f"{title}\n{join_sentences(sentences)}", replies=2)
     [article] = bot.services.library.latest(1)
     assert article.language == language
-    header, summary = card.params["text"].split("\n\n", 1)
+    header, summary, note = card.params["text"].split("\n\n")
     assert f"🌐 {name}" in header
+    # The embedded model picks sentences of the article: the card says what language they are.
+    assert note == f"<i>Summary in the article's language: {name}.</i>"
     picked = split_sentences(summary, article.language)
     assert len(picked) == SummaryLength.STANDARD.sentences
     assert all(sentence in sentences for sentence in picked)

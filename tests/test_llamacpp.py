@@ -89,7 +89,7 @@ def test_a_long_article_is_summarized_window_by_window(tmp_path: Path):
 
 def test_a_summary_streams_and_ends_as_the_whole_answer(qwen_gguf: Path):
     model = load_summarizer(str(qwen_gguf))
-    shown = list(model.stream(ARTICLE_TEXT, SummaryLength.STANDARD))
+    shown = list(model.stream(Document(ARTICLE_TEXT), SummaryLength.STANDARD))
     assert len(shown) >= 2  # it grew while being written
     [whole] = model.summarize_many([Document(ARTICLE_TEXT)], SummaryLength.STANDARD)
     assert shown[-1] == whole

@@ -109,7 +109,7 @@ def test_answers_with_nothing_usable_are_failures(server, monkeypatch):
 
 def test_streamed_answers_grow_and_end_with_the_summary(server):
     model = served(server)
-    shown = list(model.stream(ARTICLE_TEXT, SummaryLength.STANDARD))
+    shown = list(model.stream(Document(ARTICLE_TEXT), SummaryLength.STANDARD))
     assert len(shown) > 5
     assert all(b.startswith(a.rsplit(" ", 1)[0]) for a, b in itertools.pairwise(shown))
     assert shown[-1] == " ".join(FIRST[:3])

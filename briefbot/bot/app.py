@@ -127,7 +127,8 @@ def build_application(
         ),
         rate_limiter=limiter,
     )
-    intake = Intake(services.inbox, FloodGate(settings.user_messages_per_minute), bot)
+    gate = FloodGate(settings.user_messages_per_minute)
+    intake = Intake(services.inbox, services.chats, gate, bot)
     if polling:
         bot.take_updates_through(intake)
     answers = ButtonAnswers(bot)

@@ -41,8 +41,8 @@ class Card:
 
 def _header(article: Article) -> str:
     minutes = reading_minutes(article.text, article.language)
-    details = [f"#{article.id}", _("{minutes} min read").format(minutes=minutes)]
-    if article.language and article.language != i18n.current().split("_")[0]:
+    details = [f"#{article.id}", i18n.fill("{minutes} min read", minutes=minutes)]
+    if article.language and article.language != i18n.reader_language():
         details.append(f"🌐 {escape(language_name(article.language, i18n.current()))}")
     if article.published:
         details.insert(0, escape(article.published))
@@ -71,9 +71,11 @@ def article_card(
     summary: str | None = None,
     length: SummaryLength = SummaryLength.STANDARD,
     notice: str | None = None,
+    summary_language: str | None = None,
 ) -> Card:
     """The card: the article alone, with its summary at `length`, or with a notice in place
-    of a summary that cannot be had now (a "Try again" button then asks once more)."""
+    of a summary that cannot be had now (a "Try again" button then asks once more). A summary
+    in another language than the reader's (`summary_language`) says so."""
     header = _header(article)
     previous, following = _moves(article)
     if notice is not None:
@@ -91,7 +93,22 @@ def article_card(
     if article.url:
         offers.append(InlineKeyboardButton(_("🔗 Read the article"), url=article.url))
     rows = [[previous, following], offers] if offers else [[previous, following]]
-    return Card(f"{header}\n\n{escape(clip(body, room))}", InlineKeyboardMarkup(rows))
+    note = language_note(summary_language) if summary else None
+    if note:
+        room -= len(note) + 2
+    text = f"{header}\n\n{escape(clip(body, room))}" + (f"\n\n{note}" if note else "")
+    return Card(text, InlineKeyboardMarkup(rows))
+
+
+def language_note(summary_language: str | None) -> str | None:
+    """'Summary in the article's language: Spanish.' for a summary the reader gets in
+    another language than theirs (a model that cannot write theirs); None otherwise."""
+    if not summary_language or summary_language == i18n.reader_language():
+        return None
+    name = escape(i18n.language_in_text(summary_language))
+    return (
+        "<i>" + _("Summary in the article's language: {language}.").format(language=name) + "</i>"
+    )
 
 
 def _summary_action(length: SummaryLength) -> Action:

@@ -58,10 +58,12 @@ class BriefbotContext(CallbackContext[ExtBot[Any], dict[Any, Any], dict[Any, Any
         context = super().from_update(update, application)
         if isinstance(update, Update):
             context._turn = Turn(context.bot_data.services, update)
-            # Until the chat's own choice is read: the user's language in a private chat.
+            # The chat's choice (/language), else the user's language in a private chat.
             chat, user = update.effective_chat, update.effective_user
             private = chat is not None and chat.type == "private"
-            i18n.use(i18n.locale_for(user.language_code if user and private else None))
+            chosen = context.bot_data.intake.language_of(chat.id) if chat else None
+            own = user.language_code if user and private else None
+            i18n.use(i18n.locale_for(chosen or own))
         return context
 
     @property

@@ -21,7 +21,7 @@ from datetime import date, datetime
 from functools import cache
 from pathlib import Path
 
-from babel import Locale
+from babel import Locale, UnknownLocaleError
 from babel.dates import format_date as babel_format_date
 from babel.dates import format_datetime
 from babel.messages.catalog import Catalog
@@ -31,7 +31,8 @@ from babel.numbers import format_decimal
 
 logger = logging.getLogger(__name__)
 
-LOCALES_DIR = Path(__file__).resolve().parents[1] / "locales"
+PACKAGE_DIR = Path(__file__).resolve().parents[1]
+LOCALES_DIR = PACKAGE_DIR / "locales"
 DOMAIN = "briefbot"
 DEFAULT = "en"
 # Languages with a complete catalog, as Babel names them; /language lists them.
@@ -88,6 +89,12 @@ def current() -> str:
     return _current.get()
 
 
+def reader_language(locale: str | None = None) -> str:
+    """The ISO 639-1 code of `locale` (by default the one spoken now): what summaries are
+    written in for this reader where the model can ('pt' for pt_BR)."""
+    return (locale or _current.get()).split("_", maxsplit=1)[0]
+
+
 @cache
 def _translations(locale: str) -> gettext.NullTranslations:
     path = LOCALES_DIR / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
@@ -138,6 +145,15 @@ def format_date(day: date, pattern: str) -> str:
     return babel_format_date(day, pattern, locale=_current.get())
 
 
+def language_in_text(code: str) -> str:
+    """A language's name as written inside a sentence of the language spoken now: 'Spanish',
+    'испанский', 'Spanisch', 'español'."""
+    try:
+        return Locale.parse(code).get_display_name(_current.get()) or code
+    except (UnknownLocaleError, ValueError):
+        return code
+
+
 def language_name(locale: str) -> str:
     """A language's own name for itself: 'Deutsch', 'Русский', 'Português (Brasil)'."""
     name = Locale.parse(locale).get_display_name(locale) or locale
@@ -156,7 +172,7 @@ def extract_template() -> Catalog:
     from babel.messages.extract import extract_from_dir
 
     template = Catalog(project="briefbot", domain=DOMAIN)
-    package = LOCALES_DIR.parent
+    package = PACKAGE_DIR
     for filename, lineno, message, comments, context in extract_from_dir(
         package, method_map=[("**.py", "python")], keywords=KEYWORDS, strip_comment_tags=True
     ):
@@ -170,9 +186,22 @@ def extract_template() -> Catalog:
     return template
 
 
+def _describe(catalog: Catalog, locale: str) -> None:
+    english = Locale.parse(locale).get_display_name("en")
+    catalog.header_comment = (
+        f"# {english} translations of Briefbot's messages.\n"
+        "# Distributed under the same license as Briefbot (Apache-2.0).\n"
+        "# Kept in step with the source by: python -m briefbot.bot.i18n"
+    )
+    catalog.project, catalog.version = "briefbot", "1"
+    catalog.msgid_bugs_address = "the project's issue tracker"
+    catalog.last_translator = catalog.language_team = "Briefbot contributors"
+    catalog.fuzzy = False
+
+
 def update_catalogs() -> list[Path]:
     """Bring every catalog in step with the source: new messages added (untranslated), those
-    no longer used dropped. Returns the catalogs written."""
+    no longer used dropped. Returns the catalogs whose messages changed."""
     template = extract_template()
     written = []
     for locale in LANGUAGES:
@@ -184,11 +213,15 @@ def update_catalogs() -> list[Path]:
                 catalog = read_po(handle, locale=locale)
         else:
             path.parent.mkdir(parents=True, exist_ok=True)
-            catalog = Catalog(locale=locale, project="briefbot", domain=DOMAIN)
-        catalog.update(template, no_fuzzy_matching=True)
+            catalog = Catalog(locale=locale, project="briefbot", domain=DOMAIN, fuzzy=False)
+        before = {(m.id, m.string) for m in catalog if m.id}
+        catalog.update(template, no_fuzzy_matching=True, update_creation_date=False)
         catalog.obsolete.clear()
+        if path.exists() and {(m.id, m.string) for m in catalog if m.id} == before:
+            continue
+        _describe(catalog, locale)
         with path.open("wb") as handle:
-            write_po(handle, catalog, width=99, omit_header=False, sort_output=False)
+            write_po(handle, catalog, width=99, include_lineno=False, sort_output=False)
         written.append(path)
     return written
 

@@ -18,7 +18,7 @@ from briefbot.bot import i18n
 from briefbot.chats import ChatRef, ChatState
 from briefbot.models import SummaryLength
 from briefbot.services import Services
-from briefbot.summaries import SummaryUnavailable
+from briefbot.summaries import SummaryUnavailable, summary_form
 
 Step = Literal["here", "next", "prev"]
 
@@ -115,7 +115,9 @@ class Turn:
             length = length or chat_length(chat)
             cached = None
             if article is not None and model is not None:
-                cached = library.summary(article.content_hash, model, length.value, session)
+                reader = i18n.reader_language(i18n.locale_for(chat.locale))
+                form = summary_form(length, self.services.summaries.translation(article, reader))
+                cached = library.summary(article.content_hash, model, form, session)
             return ArticleView(chat, base, article, length, cached)
 
     def move_to(self, article_id: int) -> None:

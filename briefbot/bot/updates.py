@@ -23,6 +23,7 @@ from telegram.ext import BaseUpdateProcessor, ExtBot
 
 from briefbot.bot import views
 from briefbot.bot.ratelimit import Buckets
+from briefbot.chats import Chats
 from briefbot.coordination import Inbox
 from briefbot.database import StoreError
 
@@ -67,12 +68,37 @@ def _sender(update: Update) -> int | None:
 
 
 class Intake:
-    def __init__(self, inbox: Inbox, gate: FloodGate, bot: ExtBot[Any]) -> None:
+    """Also reads, in the same transaction as it stores a batch, the language each of its
+    chats chose with /language, so that every update is answered in it (`language_of`)
+    without one more transaction per update."""
+
+    def __init__(self, inbox: Inbox, chats: Chats, gate: FloodGate, bot: ExtBot[Any]) -> None:
         self.inbox = inbox
+        self.chats = chats
         self.gate = gate
         self.bot = bot
         self._skip: set[int] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._languages: dict[int, str] = {}
+
+    def language_of(self, chat_id: int) -> str | None:
+        """The language the chat chose, as read with its latest batch (None: none chosen)."""
+        return self._languages.get(chat_id)
+
+    def chose_language(self, chat_id: int, language: str | None) -> None:
+        if language is None:
+            self._languages.pop(chat_id, None)
+        else:
+            self._languages[chat_id] = language
+
+    def _record(self, updates: Sequence[Update], dropped: set[int]) -> set[int]:
+        chat_ids = {u.effective_chat.id for u in updates if u.effective_chat is not None}
+        with self.inbox.db.transaction() as session:
+            new = self.inbox.record([u.to_dict() for u in updates], dropped, session)
+            chosen = self.chats.languages(chat_ids, session)
+        for chat_id in chat_ids:
+            self.chose_language(chat_id, chosen.get(chat_id))
+        return new
 
     async def accept(self, updates: Sequence[Update]) -> list[Update]:
         """Store a batch; returns the updates to handle (new and admitted, in order)."""
@@ -87,9 +113,7 @@ class Intake:
         if dropped:
             logger.info("Flood gate: dropped %d of %d updates", len(dropped), len(updates))
         try:
-            new = await self.inbox.db.run(
-                self.inbox.record, [u.to_dict() for u in updates], dropped
-            )
+            new = await self.inbox.db.run(self._record, updates, dropped)
         except StoreError as exc:
             # Handle them anyway: the handlers meet the same database and tell the chat what
             # is wrong, which beats silence while the disk is full.

@@ -256,17 +256,18 @@ def stats_text(
     if run is None:
         lines.append(_("Last digest run: none yet"))
     else:
-        when = run.started_at.astimezone(zone)
+        when = date_time(run.started_at.astimezone(zone), "yyyy-MM-dd HH:mm")
+        seconds = number(round(run.seconds, 1))
         lines.append(
             fill(
                 "Last digest run: {when} {zone}, {sent} sent, {skipped} skipped, {failed} "
                 "failed, {seconds} s",
-                when=f"{when:%Y-%m-%d %H:%M}",
+                when=when,
                 zone=escape(zone.key),
                 sent=run.sent,
                 skipped=run.skipped,
                 failed=run.failed,
-                seconds=f"{run.seconds:.1f}",
+                seconds=seconds,
             )
         )
     return "\n".join(lines)

@@ -7,6 +7,7 @@ Each method is one short transaction, or joins the caller's (`session=`).
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -84,6 +85,17 @@ class Chats:
             row.language = language
             session.flush()
             return record(ChatState, row)
+
+    def languages(self, chat_ids: Iterable[int], session: Session | None = None) -> dict[int, str]:
+        """The language each of these chats chose with /language (chats that chose none are
+        left out)."""
+        with self.db.transaction(session) as s:
+            rows = s.execute(
+                select(ChatRow.chat_id, ChatRow.language).where(
+                    ChatRow.chat_id.in_(list(chat_ids)), ChatRow.language.is_not(None)
+                )
+            )
+            return {chat_id: language for chat_id, language in rows if language}
 
     def get(self, chat_id: int) -> ChatState | None:
         with self.db.transaction() as session:

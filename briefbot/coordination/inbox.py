@@ -57,7 +57,10 @@ class Inbox:
         self.instances = instances
 
     def record(
-        self, payloads: Iterable[dict[str, Any]], dropped: AbstractSet[int] = frozenset()
+        self,
+        payloads: Iterable[dict[str, Any]],
+        dropped: AbstractSet[int] = frozenset(),
+        session: Session | None = None,
     ) -> set[int]:
         """Store updates not seen before, owned by this instance; returns the ids of the new
         ones to handle. Updates in `dropped` (refused by the flood gate) are stored as done
@@ -86,8 +89,8 @@ class Inbox:
             .on_conflict_do_nothing(index_elements=["update_id"])
             .returning(UpdateRow.update_id)
         )
-        with self.db.transaction() as session:
-            return set(session.scalars(statement, rows)) - dropped
+        with self.db.transaction(session) as s:
+            return set(s.scalars(statement, rows)) - dropped
 
     def done(self, update_id: int, session: Session | None = None) -> None:
         with self.db.transaction(session) as s:

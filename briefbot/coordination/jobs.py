@@ -39,9 +39,12 @@ RETRY_AFTER = (timedelta(minutes=5), timedelta(hours=1))
 
 @dataclass(frozen=True, slots=True)
 class JobKey:
+    """A summary: of which content, by which model, in which form (its length, and the
+    language when it is not the article's: 'standard:ru'; the `length` column holds it)."""
+
     content_hash: str
     model: str
-    length: str
+    form: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +114,7 @@ class SummaryJobs:
         return owned
 
     def waiting(self, model: str, limit: int) -> list[tuple[int, str, bool]]:
-        """(article id, length, interrupted) of summaries to make now: those whose instance
+        """(article id, form, interrupted) of summaries to make now: those whose instance
         stopped while making them (to be made one at a time, so an article that kills the
         process is found), then those readers asked for, oldest first."""
         interrupted = (SummaryJobRow.state == JobState.RUNNING) & self.instances.orphaned(
@@ -178,12 +181,12 @@ class SummaryJobs:
 
     def failed(self, key: JobKey, reason: str) -> SummaryFailure:
         with self.db.transaction() as session:
-            row = session.get(SummaryJobRow, (key.content_hash, key.model, key.length))
+            row = session.get(SummaryJobRow, (key.content_hash, key.model, key.form))
             if row is None:
                 row = SummaryJobRow(
                     content_hash=key.content_hash,
                     model=key.model,
-                    length=key.length,
+                    length=key.form,
                     attempts=0,
                 )
                 session.add(row)
@@ -224,7 +227,7 @@ class SummaryJobs:
 
     def failure(self, key: JobKey, session: Session | None = None) -> SummaryFailure | None:
         with self.db.transaction(session) as s:
-            row = s.get(SummaryJobRow, (key.content_hash, key.model, key.length))
+            row = s.get(SummaryJobRow, (key.content_hash, key.model, key.form))
             if row is None or row.state != JobState.FAILED:
                 return None
             return SummaryFailure(row.reason or "unknown", row.attempts, row.retry_at)
@@ -245,7 +248,7 @@ class SummaryJobs:
             .values(
                 content_hash=key.content_hash,
                 model=key.model,
-                length=key.length,
+                length=key.form,
                 article_id=article_id,
                 state=state,
                 owner=owner,
@@ -261,5 +264,5 @@ class SummaryJobs:
         return (
             SummaryJobRow.content_hash == key.content_hash,
             SummaryJobRow.model == key.model,
-            SummaryJobRow.length == key.length,
+            SummaryJobRow.length == key.form,
         )

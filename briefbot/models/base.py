@@ -23,6 +23,9 @@ class Document:
     text: str
     title: str = ""
     language: str | None = None  # ISO 639-1, when known: the sentence rules follow it
+    # The language to write the summary in (ISO 639-1), for models that can write any language
+    # (`writes_any_language`); None: the article's own.
+    summary_language: str | None = None
 
 
 class ModelLoadError(RuntimeError):
@@ -35,6 +38,9 @@ class Summarizer(Protocol):
 
     name: str
     label: str
+    # Whether it can write a summary in another language than the article's (instruct LLMs);
+    # extractive and seq2seq models summarize in the article's language only.
+    writes_any_language: bool
 
     def summarize_many(self, documents: Sequence[Document], length: SummaryLength) -> list[str]:
         """Summaries in the same order as `documents`; blocking, call it off the event loop."""

@@ -1,7 +1,8 @@
 """Summaries from an instruct LLM (a Hugging Face causal LM with a chat template: Qwen, Llama,
 Gemma, Phi, SmolLM, Mistral...), window by window for long articles (`windowed.py`).
 
-One prompt per length asks for that many sentences in the article's own language; the answer
+One prompt per length asks for that many sentences, in the article's own language or in the
+one asked for (a reader's); the answer
 is cleaned (no preamble, no thinking, no template tokens, whole sentences, at most the number
 asked for). Batches are left-padded and sorted by length.
 """
@@ -17,6 +18,8 @@ from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
+
+from babel import Locale, UnknownLocaleError
 
 from briefbot.models.base import Document, ModelLoadError, SummaryLength
 from briefbot.models.runtime import Placement, RuntimeOptions, load_pretrained
@@ -38,10 +41,23 @@ NEW_TOKENS = {SummaryLength.SHORT: 64, SummaryLength.STANDARD: 160, SummaryLengt
 _COUNT_WORDS = {1: "one sentence", 3: "three sentences", 5: "five sentences"}
 
 
-def prompt_text(text: str, length: SummaryLength) -> str:
+def english_name(language: str) -> str:
+    """'pt' as 'Portuguese': the name a prompt asks for a language by."""
+    try:
+        return Locale.parse(language).get_display_name("en") or language
+    except (UnknownLocaleError, ValueError):
+        return language
+
+
+def prompt_text(text: str, length: SummaryLength, language: str | None = None) -> str:
+    """The request: `language` (ISO 639-1) is the one to write in, None for the article's."""
     wanted = _COUNT_WORDS.get(length.sentences, f"{length.sentences} sentences")
+    if language:
+        written_in = f"Write in {english_name(language)}, whatever the article's language. "
+    else:
+        written_in = "Write in the language of the article. "
     return (
-        f"Summarize this news article in {wanted}. Write in the language of the article. "
+        f"Summarize this news article in {wanted}. {written_in}"
         "Reply with the summary only: no title, no introduction, no list.\n\n"
         f"{text.strip()}"
     )
@@ -69,7 +85,9 @@ _LIST_MARK = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+", re.MULTILINE)
 _SENTENCE_END = re.compile(r"[.!?…。！？]['\"”’)\]]*$")
 
 
-def clean_summary(raw: str, sentences: int, *, partial: bool = False) -> str:
+def clean_summary(
+    raw: str, sentences: int, *, partial: bool = False, language: str | None = None
+) -> str:
     """The summary in a model's answer: thinking blocks, template tokens, a preamble ("Here
     is a summary:") and list or heading marks removed; whole sentences, at most `sentences`.
     A cut-off last sentence is dropped when a whole one comes before it, unless the answer
@@ -85,7 +103,7 @@ def clean_summary(raw: str, sentences: int, *, partial: bool = False) -> str:
         return ""
     text = _PREAMBLE.sub("", text.strip(), count=1)
     text = _LIST_MARK.sub("", _HEADING.sub("", text)).replace("**", "").replace("__", "")
-    found = split_sentences(text)
+    found = split_sentences(text, language)
     whole = [s for s in found if _SENTENCE_END.search(s)]
     if whole and not partial and not _SENTENCE_END.search(found[-1]):
         found = found[:-1]
@@ -102,9 +120,9 @@ def new_tokens(generation: dict[str, Any], length: SummaryLength) -> int:
     return max(8, int(int(configured) * scale))
 
 
-def final_summary(raw: str, length: SummaryLength) -> str:
+def final_summary(raw: str, length: SummaryLength, language: str | None = None) -> str:
     """The cleaned summary of a whole answer; raises ModelAnswerError when nothing is left."""
-    summary = clean_summary(raw, length.sentences)
+    summary = clean_summary(raw, length.sentences, language=language)
     if not summary:
         raise ModelAnswerError("the model gave no usable summary")
     return summary
@@ -123,27 +141,32 @@ class ChatSummarizer(WindowedSummarizer):
     far, each time it grows) for streaming; `stream` cleans it."""
 
     empty_is_failure = True
+    writes_any_language = True
     generation: dict[str, Any]
 
     def new_tokens(self, length: SummaryLength) -> int:
         return new_tokens(self.generation, length)
 
-    def _answers(self, text: str, length: SummaryLength) -> Iterator[str]:
+    def _answers(
+        self, text: str, length: SummaryLength, language: str | None = None
+    ) -> Iterator[str]:
         raise NotImplementedError
 
-    def stream(self, text: str, length: SummaryLength) -> Iterator[str]:
+    def stream(self, document: Document, length: SummaryLength) -> Iterator[str]:
         """The summary so far, cleaned, each time it grows (a preamble is held back until it
         can be told apart); the last value is the summary. An article longer than one
         window gives only its summary."""
-        if len(self.windows(text, length)) > 1:
-            yield from self.summarize_many([Document(text)], length)
+        if len(self.windows(document.text, length, document.language)) > 1:
+            yield from self.summarize_many([document], length)
             return
+        language = document.summary_language
+        written_in = language or document.language
         raw = ""
-        for raw in self._answers(text, length):
-            shown = clean_summary(raw, length.sentences, partial=True)
+        for raw in self._answers(document.text, length, language):
+            shown = clean_summary(raw, length.sentences, partial=True, language=written_in)
             if shown:
                 yield shown
-        yield final_summary(raw, length)
+        yield final_summary(raw, length, written_in)
 
 
 class CausalSummarizer(ChatSummarizer):
@@ -168,7 +191,7 @@ class CausalSummarizer(ChatSummarizer):
             k: v for k, v in asdict(generation or GenerationOptions()).items() if v is not None
         }
         self.generation = {k: v for k, v in (defaults | overrides).items() if v is not None}
-        self._overhead = self._count(self.prompt(""))
+        self._overhead = self._count(self.prompt("", language="pt"))
         self.name = cache_name("hf", source, self.generation)
         self.label = f"{source} (transformers, {placement.describe()})"
 
@@ -208,10 +231,15 @@ class CausalSummarizer(ChatSummarizer):
             generation=generation,
         )
 
-    def prompt(self, text: str, length: SummaryLength = SummaryLength.STANDARD) -> str:
+    def prompt(
+        self,
+        text: str,
+        length: SummaryLength = SummaryLength.STANDARD,
+        language: str | None = None,
+    ) -> str:
         """The chat-formatted prompt; thinking models are asked not to think
         (`enable_thinking`, which other templates ignore)."""
-        messages = [{"role": "user", "content": prompt_text(text, length)}]
+        messages = [{"role": "user", "content": prompt_text(text, length, language)}]
         rendered = self.tokenizer.apply_chat_template(
             messages, tokenize=False, add_generation_prompt=True, enable_thinking=False
         )
@@ -228,13 +256,15 @@ class CausalSummarizer(ChatSummarizer):
             settings["min_new_tokens"] = min(most, int(settings["min_new_tokens"]))
         return settings
 
-    def _generate(self, texts: list[str], length: SummaryLength) -> list[str]:
+    def _generate(
+        self, texts: list[str], length: SummaryLength, language: str | None = None
+    ) -> list[str]:
         """Summaries of texts that each fit the context, in left-padded, length-sorted
         batches; only the new tokens are decoded."""
         import torch
 
         settings = self._settings(length)
-        prompts = [self.prompt(text, length) for text in texts]
+        prompts = [self.prompt(text, length, language) for text in texts]
         order = sorted(range(len(prompts)), key=lambda i: self._count(prompts[i]))
         outputs: list[str] = [""] * len(prompts)
         batch_size = max(1, self.runtime.batch_size)
@@ -254,18 +284,20 @@ class CausalSummarizer(ChatSummarizer):
                 generated[:, encoded["input_ids"].shape[1] :], skip_special_tokens=True
             )
             for index, answer in zip(chunk, answers, strict=True):
-                outputs[index] = clean_summary(answer, length.sentences)
+                outputs[index] = clean_summary(answer, length.sentences, language=language)
             self.stats.batches.append(len(chunk))
         return outputs
 
-    def _answers(self, text: str, length: SummaryLength) -> Iterator[str]:
+    def _answers(
+        self, text: str, length: SummaryLength, language: str | None = None
+    ) -> Iterator[str]:
         import torch
         from transformers import TextIteratorStreamer
 
         streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
         settings = self._settings(length)
         encoded = self.tokenizer(
-            [self.prompt(text, length)], add_special_tokens=False, return_tensors="pt"
+            [self.prompt(text, length, language)], add_special_tokens=False, return_tensors="pt"
         ).to(self.placement.device)
         failures: list[BaseException] = []
 

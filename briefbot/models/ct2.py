@@ -109,7 +109,9 @@ class CTranslate2Summarizer(Seq2SeqSummarizer):
         summarizer.label = f"{source or folder} (CTranslate2, {kind})"
         return summarizer
 
-    def _generate(self, texts: list[str], length: SummaryLength) -> list[str]:
+    def _generate(
+        self, texts: list[str], length: SummaryLength, language: str | None = None
+    ) -> list[str]:
         settings = self._length_settings(length)
         tokenize = self.tokenizer
         batch = [
@@ -218,13 +220,16 @@ class CTranslate2CausalSummarizer(CausalSummarizer):
             }
         return options
 
-    def _tokens(self, text: str, length: SummaryLength) -> list[str]:
-        ids = self.tokenizer(self.prompt(text, length), add_special_tokens=False)["input_ids"]
+    def _tokens(self, text: str, length: SummaryLength, language: str | None) -> list[str]:
+        prompt = self.prompt(text, length, language)
+        ids = self.tokenizer(prompt, add_special_tokens=False)["input_ids"]
         return list(self.tokenizer.convert_ids_to_tokens(ids))
 
-    def _generate(self, texts: list[str], length: SummaryLength) -> list[str]:
+    def _generate(
+        self, texts: list[str], length: SummaryLength, language: str | None = None
+    ) -> list[str]:
         results = self.generator.generate_batch(
-            [self._tokens(text, length) for text in texts],
+            [self._tokens(text, length, language) for text in texts],
             max_batch_size=max(1, self.runtime.batch_size),
             include_prompt_in_result=False,
             **self._options(length),
@@ -234,15 +239,18 @@ class CTranslate2CausalSummarizer(CausalSummarizer):
             clean_summary(
                 self.tokenizer.decode(result.sequences_ids[0], skip_special_tokens=True),
                 length.sentences,
+                language=language,
             )
             for result in results
         ]
 
-    def _answers(self, text: str, length: SummaryLength) -> Iterator[str]:
+    def _answers(
+        self, text: str, length: SummaryLength, language: str | None = None
+    ) -> Iterator[str]:
         ids: list[int] = []
         with self._lock:
             for step in self.generator.generate_tokens(
-                self._tokens(text, length), **self._options(length)
+                self._tokens(text, length, language), **self._options(length)
             ):
                 ids.append(step.token_id)
                 yield self.tokenizer.decode(ids, skip_special_tokens=True)

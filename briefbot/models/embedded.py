@@ -146,6 +146,8 @@ class SentenceEncoder:
 class EmbeddedSummarizer:
     """Extractive summaries from the MiniLM model bundled with the package."""
 
+    writes_any_language = False  # its summary is sentences of the article
+
     def __init__(
         self,
         encoder: SentenceEncoder,

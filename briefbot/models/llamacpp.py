@@ -117,7 +117,7 @@ class LlamaCppSummarizer(ChatSummarizer):
             for key in ("max_new_tokens", "min_new_tokens", *_SAMPLING)
             if key in chosen
         }
-        self._overhead = self._count(self.prompt(""))
+        self._overhead = self._count(self.prompt("", language="pt"))
         self.name = cache_name("gguf", source, self.generation)
         self.label = f"{source} (llama.cpp, {'GPU' if gpu else 'CPU'})"
 
@@ -174,8 +174,13 @@ class LlamaCppSummarizer(ChatSummarizer):
         text = self.llama.detokenize([int(token)], special=True)
         return str(text.decode("utf-8", errors="replace"))
 
-    def prompt(self, text: str, length: SummaryLength = SummaryLength.STANDARD) -> str:
-        messages = [{"role": "user", "content": prompt_text(text, length)}]
+    def prompt(
+        self,
+        text: str,
+        length: SummaryLength = SummaryLength.STANDARD,
+        language: str | None = None,
+    ) -> str:
+        messages = [{"role": "user", "content": prompt_text(text, length, language)}]
         return _render_template(
             self.template,
             {
@@ -202,10 +207,12 @@ class LlamaCppSummarizer(ChatSummarizer):
     def window_budget(self, length: SummaryLength) -> int:
         return self.max_input_tokens - self._overhead - self.new_tokens(length) - 8
 
-    def _completion(self, text: str, length: SummaryLength, *, stream: bool) -> Any:
+    def _completion(
+        self, text: str, length: SummaryLength, language: str | None, *, stream: bool
+    ) -> Any:
         # The template writes the BOS marker itself where the model wants one, so the prompt
         # is tokenized here (special markers as tokens, no second BOS).
-        prompt = self._tokens(self.prompt(text, length), special=True)
+        prompt = self._tokens(self.prompt(text, length, language), special=True)
         sampling = {
             name: self.generation[key] for key, name in _SAMPLING.items() if key in self.generation
         }
@@ -232,17 +239,22 @@ class LlamaCppSummarizer(ChatSummarizer):
             **sampling,
         )
 
-    def _generate(self, texts: list[str], length: SummaryLength) -> list[str]:
+    def _generate(
+        self, texts: list[str], length: SummaryLength, language: str | None = None
+    ) -> list[str]:
         outputs = []
         for text in texts:
-            answer = self._completion(text, length, stream=False)
-            outputs.append(clean_summary(answer["choices"][0]["text"], length.sentences))
+            answer = self._completion(text, length, language, stream=False)
+            raw = answer["choices"][0]["text"]
+            outputs.append(clean_summary(raw, length.sentences, language=language))
             self.stats.batches.append(1)
         return outputs
 
-    def _answers(self, text: str, length: SummaryLength) -> Iterator[str]:
+    def _answers(
+        self, text: str, length: SummaryLength, language: str | None = None
+    ) -> Iterator[str]:
         raw = ""
         with self._lock:
-            for chunk in self._completion(text, length, stream=True):
+            for chunk in self._completion(text, length, language, stream=True):
                 raw += chunk["choices"][0]["text"]
                 yield raw

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -58,12 +59,13 @@ class ModelOwner:
         if stream is None:
             return (await self.summarize([document], length, reader=True))[0]
         loop = asyncio.get_running_loop()
+        caller = contextvars.copy_context()  # on_text runs as the caller would (its language)
 
         def run() -> str:
             last = ""
-            for text in stream(document.text, length):
+            for text in stream(document, length):
                 last = text
-                loop.call_soon_threadsafe(on_text, text)
+                loop.call_soon_threadsafe(on_text, text, context=caller)
             return last
 
         self._readers += 1

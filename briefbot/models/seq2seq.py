@@ -147,7 +147,9 @@ class Seq2SeqSummarizer(WindowedSummarizer):
 
     # -- generation -------------------------------------------------------------------------
 
-    def _generate(self, texts: list[str], length: SummaryLength) -> list[str]:
+    def _generate(
+        self, texts: list[str], length: SummaryLength, language: str | None = None
+    ) -> list[str]:
         """Summaries of texts that each fit the input, generated in length-sorted batches."""
         import torch
 

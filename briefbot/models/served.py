@@ -106,29 +106,34 @@ class ServedSummarizer(ChatSummarizer):
     def window_budget(self, length: SummaryLength) -> int:
         return self.max_input_tokens - PROMPT_TOKENS - self.new_tokens(length)
 
-    def _request(self, text: str, length: SummaryLength) -> dict[str, Any]:
+    def _request(self, text: str, length: SummaryLength, language: str | None) -> dict[str, Any]:
         sampling = {k: v for k, v in self.generation.items() if k != "max_new_tokens"}
         return {
             "model": self.model,
-            "messages": [{"role": "user", "content": prompt_text(text, length)}],
+            "messages": [{"role": "user", "content": prompt_text(text, length, language)}],
             "max_tokens": self.new_tokens(length),
             **sampling,
         }
 
-    def _ask(self, text: str, length: SummaryLength) -> str:
-        answer = self.client.chat.completions.create(**self._request(text, length))
+    def _ask(self, text: str, length: SummaryLength, language: str | None) -> str:
+        answer = self.client.chat.completions.create(**self._request(text, length, language))
         content = answer.choices[0].message.content if answer.choices else None
-        return clean_summary(content or "", length.sentences)
+        return clean_summary(content or "", length.sentences, language=language)
 
-    def _generate(self, texts: list[str], length: SummaryLength) -> list[str]:
+    def _generate(
+        self, texts: list[str], length: SummaryLength, language: str | None = None
+    ) -> list[str]:
         workers = max(1, min(self.options.concurrency, len(texts)))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="served") as pool:
-            summaries = list(pool.map(lambda text: self._ask(text, length), texts))
+            summaries = list(pool.map(lambda text: self._ask(text, length, language), texts))
         self.stats.batches.append(len(texts))
         return summaries
 
-    def _answers(self, text: str, length: SummaryLength) -> Iterator[str]:
-        chunks = self.client.chat.completions.create(**self._request(text, length), stream=True)
+    def _answers(
+        self, text: str, length: SummaryLength, language: str | None = None
+    ) -> Iterator[str]:
+        request = self._request(text, length, language)
+        chunks = self.client.chat.completions.create(**request, stream=True)
         raw = ""
         for chunk in chunks:
             delta = chunk.choices[0].delta.content if chunk.choices else None

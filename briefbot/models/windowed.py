@@ -39,6 +39,7 @@ class WindowedSummarizer:
 
     name: str
     label: str
+    writes_any_language = False
     # Whether an article that gets no summary at all is an error (generative models that may
     # answer with nothing usable) rather than an empty summary.
     empty_is_failure = False
@@ -56,7 +57,11 @@ class WindowedSummarizer:
     def window_budget(self, length: SummaryLength) -> int:
         return self.max_input_tokens - 4
 
-    def _generate(self, texts: list[str], length: SummaryLength) -> list[str]:
+    def _generate(
+        self, texts: list[str], length: SummaryLength, language: str | None = None
+    ) -> list[str]:
+        """Summaries of texts that each fit the input, written in `language` (ISO 639-1) where
+        the model can (None: the text's own)."""
         raise NotImplementedError
 
     def _count(self, text: str) -> int:
@@ -123,12 +128,18 @@ class WindowedSummarizer:
                 break
             if round_number:
                 self.stats.reduce_rounds += 1
-            flat = [(i, w) for i, pieces in pending.items() for w in pieces]
-            self.stats.windows += len(flat)
-            summaries = self._generate([w for _, w in flat], length)
             joined: dict[int, list[str]] = {}
-            for (index, _), summary in zip(flat, summaries, strict=True):
-                joined.setdefault(index, []).append(summary)
+            for language in dict.fromkeys(documents[i].summary_language for i in pending):
+                flat = [
+                    (i, w)
+                    for i, pieces in pending.items()
+                    if documents[i].summary_language == language
+                    for w in pieces
+                ]
+                self.stats.windows += len(flat)
+                summaries = self._generate([w for _, w in flat], length, language)
+                for (index, _), summary in zip(flat, summaries, strict=True):
+                    joined.setdefault(index, []).append(summary)
             pending = {}
             for index, parts in joined.items():
                 text = " ".join(parts)
@@ -137,14 +148,15 @@ class WindowedSummarizer:
                 elif round_number == MAX_REDUCE_ROUNDS or len(text) >= sizes[index]:
                     # A window too small for the answers makes summaries that do not shrink:
                     # rather than loop, keep the first sentences, as many as asked for.
-                    language = documents[index].language
+                    written_in = documents[index].summary_language or documents[index].language
                     results[index] = join_sentences(
-                        split_sentences(text, language)[: length.sentences]
+                        split_sentences(text, written_in)[: length.sentences]
                     )
                 else:
                     # The window summaries together are the new text to summarize.
                     sizes[index] = len(text)
-                    pending[index] = self.windows(text, length, documents[index].language)
+                    written_in = documents[index].summary_language or documents[index].language
+                    pending[index] = self.windows(text, length, written_in)
         return results
 
 

@@ -7,6 +7,8 @@ from briefbot.summaries.service import (
     SummaryOutcome,
     SummaryService,
     SummaryUnavailable,
+    parse_form,
+    summary_form,
 )
 
 __all__ = [
@@ -15,4 +17,6 @@ __all__ = [
     "SummaryOutcome",
     "SummaryService",
     "SummaryUnavailable",
+    "parse_form",
+    "summary_form",
 ]

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from briefbot.articles import Article
 from briefbot.coordination import JobKey
 from briefbot.models import ModelOwner, SummaryLength
-from briefbot.summaries.service import SummaryService
+from briefbot.summaries.service import SummaryService, parse_form, summary_form
 
 logger = logging.getLogger(__name__)
 
@@ -48,48 +48,51 @@ class BackgroundSummaries:
         """An article was stored: look for work now, not at the next idle check."""
         self._wake.set()
 
-    def _batches(self) -> list[tuple[SummaryLength, list[Article]]]:
+    def _batches(self) -> list[tuple[str, list[Article]]]:
         """What to summarize next, most urgent first: summaries interrupted by a crash (one
         at a time, so an article that kills the process is found), those readers asked for,
         then one batch per length of articles without one. Summaries made meanwhile are left
-        out, and their jobs dropped."""
+        out, and their jobs dropped. Each batch is of one summary form ('standard:ru')."""
         jobs, library, model = self.service.jobs, self.service.library, self.owner.name
         crashed = jobs.crashed_too_often()
         if crashed:
             logger.error("%d summaries stopped the summarizer too often; marked failed", crashed)
-        wanted: list[tuple[SummaryLength, list[int]]] = []
-        requested: dict[SummaryLength, list[int]] = defaultdict(list)
-        for article_id, length, interrupted in jobs.waiting(model, self.batch_size):
+        wanted: list[tuple[str, list[int]]] = []
+        requested: dict[str, list[int]] = defaultdict(list)
+        for article_id, form, interrupted in jobs.waiting(model, self.batch_size):
             with contextlib.suppress(ValueError):
+                parse_form(form)
                 if interrupted:
-                    wanted.append((SummaryLength(length), [article_id]))
+                    wanted.append((form, [article_id]))
                 else:
-                    requested[SummaryLength(length)].append(article_id)
+                    requested[form].append(article_id)
         wanted.extend(requested.items())
         for length in self.lengths:
             busy = jobs.busy(model, length.value)
-            wanted += [(length, library.without_summary(model, length, self.batch_size, busy))]
+            ids = library.without_summary(model, length, self.batch_size, busy)
+            wanted.append((summary_form(length), ids))
         batches = []
-        for length, ids in wanted:
+        for form, ids in wanted:
             todo: list[Article] = []
             done: list[JobKey] = []
             for article in library.get_many(ids):
-                key = JobKey(article.content_hash, model, length.value)
-                if library.summary(key.content_hash, key.model, key.length) is None:
+                key = JobKey(article.content_hash, model, form)
+                if library.summary(key.content_hash, key.model, key.form) is None:
                     todo.append(article)
                 else:
                     done.append(key)
             jobs.forget(done)
             if todo:
-                batches.append((length, todo))
+                batches.append((form, todo))
         return batches
 
     async def run_once(self) -> int:
         """One round of work; returns how many summaries were made."""
         made = 0
-        for length, articles in await self.service.db.run(self._batches):
+        for form, articles in await self.service.db.run(self._batches):
             await self.owner.readers_served()  # readers first
-            results = await self.service.summaries_for(articles, length)
+            length, language = parse_form(form)
+            results = await self.service.summaries_for(articles, length, language=language)
             for article in articles:
                 outcome = results.get(article.id)
                 if isinstance(outcome, str):

@@ -1,6 +1,8 @@
 """SummaryService: the summary of a stored article, from the cache or made exactly once.
 
-A summary is cached per (article content, model with its settings, length). One that is not
+A summary is cached per (article content, model with its settings, length, language). It is
+written in the article's language, or in the reader's where the model can write any language
+(instruct LLMs): that one is cached under the form `standard:ru`. One that is not
 cached yet is claimed in the summary jobs table and made by the model this process owns, so
 no two instances (or readers) make the same summary: one made elsewhere is awaited. A process
 that owns no model (BRIEFBOT_SUMMARIZER=worker) asks `briefbot worker` for it the same way.
@@ -34,6 +36,18 @@ class SummaryFailed(SummaryUnavailable):
     def __init__(self, failure: SummaryFailure) -> None:
         super().__init__(f"the summarizer failed on this article: {failure.reason}")
         self.failure = failure
+
+
+def summary_form(length: SummaryLength, language: str | None = None) -> str:
+    """How a summary is keyed in the cache and the jobs table: its length, and the language
+    it is written in when that is not the article's ('standard', 'standard:ru')."""
+    return f"{length.value}:{language}" if language else length.value
+
+
+def parse_form(form: str) -> tuple[SummaryLength, str | None]:
+    """The length and language of a summary form; ValueError for one that is not."""
+    length, _, language = form.partition(":")
+    return SummaryLength(length), language or None
 
 
 class SummaryService:
@@ -71,6 +85,30 @@ class SummaryService:
         return self.owner is not None and hasattr(self.owner.summarizer, "stream")
 
     @property
+    def writes_any_language(self) -> bool:
+        """Whether this instance's model can summarize in another language than the
+        article's. Without a model here (a worker makes the summaries), summaries stay in the
+        article's language."""
+        return self.owner is not None and self.owner.summarizer.writes_any_language
+
+    def translation(self, article: Article, language: str | None) -> str | None:
+        """The language a summary for a reader of `language` (ISO 639-1) is translated into:
+        theirs, where it is not the article's and the model can write it; else None."""
+        if language and article.language and article.language != language:
+            return language if self.writes_any_language else None
+        return None
+
+    def summary_language(self, article: Article, language: str | None) -> str | None:
+        """The language the summary a reader of `language` gets is written in."""
+        return self.translation(article, language) or article.language
+
+    def _key(
+        self, article: Article, model: str, length: SummaryLength, language: str | None
+    ) -> JobKey:
+        form = summary_form(length, self.translation(article, language))
+        return JobKey(article.content_hash, model, form)
+
+    @property
     def label(self) -> str:
         if self.owner is not None:
             return self.owner.label
@@ -81,11 +119,14 @@ class SummaryService:
         article: Article,
         length: SummaryLength,
         on_text: Callable[[str], None] | None = None,
+        *,
+        language: str | None = None,
     ) -> str:
-        """The summary for a reader; raises SummaryFailed for a recorded failure and
-        SummaryUnavailable when it cannot be had now. `on_text` is called with the text so
-        far while this instance's model writes it, where the model can tell."""
-        key = JobKey(article.content_hash, await self.model_name(), length.value)
+        """The summary for a reader of `language` (see `summary_language`); raises
+        SummaryFailed for a recorded failure and SummaryUnavailable when it cannot be had now.
+        `on_text` is called with the text so far while this instance's model writes it, where
+        the model can tell."""
+        key = self._key(article, await self.model_name(), length, language)
         [(summary, failure)] = await self.db.run(self._states, [key])
         if summary is not None:
             return summary
@@ -94,7 +135,7 @@ class SummaryService:
         if self.owner is None:
             await self.db.run(self.jobs.request, key, article.id)
         else:
-            made = await self._make([article], length, reader=True, on_text=on_text)
+            made = await self._make([article], length, language, reader=True, on_text=on_text)
             outcome = made[article.id]
             if isinstance(outcome, str):
                 return outcome
@@ -115,15 +156,21 @@ class SummaryService:
         states = []
         with self.db.transaction() as session:
             for key in keys:
-                summary = self.library.summary(key.content_hash, key.model, key.length, session)
+                summary = self.library.summary(key.content_hash, key.model, key.form, session)
                 failed = None if summary is not None else self.jobs.failure(key, session)
                 states.append((summary, failed))
         return states
 
     async def summaries_for(
-        self, articles: Sequence[Article], length: SummaryLength, *, retry_failed: bool = False
+        self,
+        articles: Sequence[Article],
+        length: SummaryLength,
+        *,
+        language: str | None = None,
+        retry_failed: bool = False,
     ) -> dict[int, SummaryOutcome]:
-        """Many summaries: cached ones are read, the rest made in one batched model call.
+        """Many summaries, for readers of `language`: cached ones are read, the rest made in
+        one batched model call.
 
         Each article maps to its summary, to its SummaryFailure, or to None when another
         instance is making it (or, without a model, a worker has been asked for it).
@@ -132,7 +179,7 @@ class SummaryService:
             model = await self.model_name()
         except SummaryUnavailable:  # no model runs anywhere yet: nothing to read or ask for
             return dict.fromkeys((a.id for a in articles), None)
-        keys = [JobKey(a.content_hash, model, length.value) for a in articles]
+        keys = [self._key(a, model, length, language) for a in articles]
         states = await self.db.run(self._states, keys)
         result: dict[int, SummaryOutcome] = {}
         missing = []
@@ -145,13 +192,14 @@ class SummaryService:
             else:
                 missing.append(article)
         if missing:
-            result |= await self._make(missing, length, retry_failed=retry_failed)
+            result |= await self._make(missing, length, language, retry_failed=retry_failed)
         return result
 
     async def _make(
         self,
         articles: Sequence[Article],
         length: SummaryLength,
+        language: str | None,
         *,
         retry_failed: bool = False,
         reader: bool = False,
@@ -161,7 +209,7 @@ class SummaryService:
         stand (cached by now, failed, or None: someone else is making them)."""
         if self.owner is None:
             raise SummaryUnavailable("this instance runs no model")
-        keys = {a.id: JobKey(a.content_hash, self.owner.name, length.value) for a in articles}
+        keys = {a.id: self._key(a, self.owner.name, length, language) for a in articles}
         owned = await self.db.run(self._claim, articles, keys, retry_failed)
         mine = [a for a in articles if keys[a.id] in owned]
         others = [a for a in articles if keys[a.id] not in owned]
@@ -171,7 +219,9 @@ class SummaryService:
             for a, (summary, failure) in zip(others, states, strict=True)
         }
         if mine:
-            result |= await self._run_model(self.owner, mine, length, keys, reader, on_text)
+            result |= await self._run_model(
+                self.owner, mine, length, language, keys, reader, on_text
+            )
         return result
 
     def _claim(
@@ -187,7 +237,7 @@ class SummaryService:
             made_meanwhile = {
                 key
                 for key in claimed
-                if self.library.summary(key.content_hash, key.model, key.length, session)
+                if self.library.summary(key.content_hash, key.model, key.form, session)
             }
             for key in made_meanwhile:
                 self.jobs.succeeded(key, session)
@@ -198,12 +248,15 @@ class SummaryService:
         owner: ModelOwner,
         articles: Sequence[Article],
         length: SummaryLength,
+        language: str | None,
         keys: dict[int, JobKey],
         reader: bool,
         on_text: Callable[[str], None] | None = None,
     ) -> dict[int, SummaryOutcome]:
         started = time.perf_counter()
-        documents = [Document(text=a.text, title=a.title, language=a.language) for a in articles]
+        documents = [
+            Document(a.text, a.title, a.language, self.translation(a, language)) for a in articles
+        ]
         try:
             if on_text is not None and len(documents) == 1:
                 summaries = [await owner.stream(documents[0], length, on_text)]
@@ -215,7 +268,9 @@ class SummaryService:
                 logger.warning("A batch of %d failed (%s); one by one", len(articles), exc)
                 result: dict[int, SummaryOutcome] = {}
                 for article in articles:
-                    result |= await self._run_model(owner, [article], length, keys, reader)
+                    result |= await self._run_model(
+                        owner, [article], length, language, keys, reader
+                    )
                 return result
             article, reason = articles[0], f"{type(exc).__name__}: {exc}".strip()
             failure = await self.db.run(self.jobs.failed, keys[article.id], reason)
@@ -243,7 +298,5 @@ class SummaryService:
         """Cache the summaries and drop their jobs, in one transaction."""
         with self.db.transaction() as session:
             for key, summary in made.items():
-                self.library.save_summary(
-                    key.content_hash, key.model, key.length, summary, session
-                )
+                self.library.save_summary(key.content_hash, key.model, key.form, summary, session)
                 self.jobs.succeeded(key, session)

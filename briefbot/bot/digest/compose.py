@@ -11,7 +11,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from briefbot.articles import Article
 from briefbot.bot import i18n
 from briefbot.bot.callbacks import Action, encode
-from briefbot.bot.cards import TEXT_LIMIT
+from briefbot.bot.cards import TEXT_LIMIT, language_note
 from briefbot.bot.i18n import N_, _, format_date, ngettext
 from briefbot.bot.views import clip
 
@@ -25,6 +25,9 @@ BUTTONS_PER_ROW = 5
 class DigestItem:
     article: Article
     summary: str | None
+    # The language the summary is written in, when known: one that is not the reader's is
+    # marked (a model that cannot write theirs).
+    summary_language: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +41,9 @@ def _block(number: int, item: DigestItem) -> str:
     lines = [f"<b>{number}. {escape(article.title)}</b>"]
     if item.summary:
         lines.append(escape(clip(item.summary, SUMMARY_CHARS)))
+        note = language_note(item.summary_language)
+        if note:
+            lines.append(note)
     if article.url:
         link = _("Read the article")
         lines.append(f'<a href="{escape(article.url, quote=True)}">{link}</a>')

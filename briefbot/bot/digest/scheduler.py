@@ -187,8 +187,22 @@ class DigestScheduler:
         ids = sorted({i for delivery in work for i in delivery.article_ids})
         articles = {a.id: a for a in await db.run(services.library.get_many, ids)}
         targets = await db.run(services.chats.digest_targets, [d.chat_id for d in work])
-        # Every summary the digests need, in one batched model call before sending starts.
-        summaries = await services.summaries.summaries_for(list(articles.values()), DIGEST_LENGTH)
+        locales = {
+            d.chat_id: i18n.locale_for(targets.get(d.chat_id, (None, None))[1]) for d in work
+        }
+        # Every summary the digests need, one batched model call per readers' language, before
+        # sending starts (one call in all where the model writes the articles' languages only).
+        summaries: dict[str, dict[int, SummaryOutcome]] = {}
+        for language in sorted({i18n.reader_language(locale) for locale in locales.values()}):
+            wanted = {
+                i
+                for d in work
+                if i18n.reader_language(locales[d.chat_id]) == language
+                for i in d.article_ids
+            }
+            summaries[language] = await services.summaries.summaries_for(
+                [a for i, a in articles.items() if i in wanted], DIGEST_LENGTH, language=language
+            )
 
         queue: asyncio.Queue[Delivery] = asyncio.Queue()
         for delivery in work:
@@ -200,14 +214,15 @@ class DigestScheduler:
                     delivery = queue.get_nowait()
                 except asyncio.QueueEmpty:
                     return
-                items = [
-                    DigestItem(articles[i], _text(summaries.get(i)))
-                    for i in delivery.article_ids
-                    if i in articles
-                ]
+                locale = locales[delivery.chat_id]
+                items = self._items(
+                    [articles[i] for i in delivery.article_ids if i in articles],
+                    summaries[i18n.reader_language(locale)],
+                    i18n.reader_language(locale),
+                )
                 day = date.fromisoformat(delivery.digest_date)
-                topic, language = targets.get(delivery.chat_id, (None, None))
-                with i18n.speaking(i18n.locale_for(language)):
+                topic = targets.get(delivery.chat_id, (None, None))[0]
+                with i18n.speaking(locale):
                     messages = compose(day, items)
                 await self._deliver(delivery, messages, topic, counts)
 
@@ -241,7 +256,20 @@ class DigestScheduler:
         articles: list[Article] = await services.db.run(
             services.library.after, chat.digest_watermark, limit
         ) or await services.db.run(services.library.latest, limit)
-        summaries = await services.summaries.summaries_for(articles, DIGEST_LENGTH)
+        locale = i18n.locale_for(chat.locale)
+        language = i18n.reader_language(locale)
+        summaries = await services.summaries.summaries_for(
+            articles, DIGEST_LENGTH, language=language
+        )
         today = self.clock().astimezone(self.schedule(chat).zone).date()
-        with i18n.speaking(i18n.locale_for(chat.locale)):
-            return compose(today, [DigestItem(a, _text(summaries.get(a.id))) for a in articles])
+        with i18n.speaking(locale):
+            return compose(today, self._items(articles, summaries, language))
+
+    def _items(
+        self, articles: list[Article], summaries: dict[int, SummaryOutcome], language: str
+    ) -> list[DigestItem]:
+        """The digest's items for readers of `language`, each summary with its language."""
+        written_in = self.services.summaries.summary_language
+        return [
+            DigestItem(a, _text(summaries.get(a.id)), written_in(a, language)) for a in articles
+        ]

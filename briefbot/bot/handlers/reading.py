@@ -10,7 +10,7 @@ from telegram.constants import ChatAction, ChatType
 from telegram.error import TelegramError
 
 from briefbot.articles import Article
-from briefbot.bot import views
+from briefbot.bot import i18n, views
 from briefbot.bot.access import can_manage_chat, is_bot_admin
 from briefbot.bot.callbacks import ADMIN_ACTIONS, Action, decode
 from briefbot.bot.cards import Card, article_card, latest_list
@@ -116,12 +116,14 @@ async def _make_summary(
             )
         except TelegramError as exc:
             logger.debug("typing indicator failed: %s", exc)
-    services = context.services
+    services, language = context.services, i18n.reader_language()
     if not services.summaries.streams:
-        return await services.summaries.summary_for(article, length)
+        return await services.summaries.summary_for(article, length, language=language)
     live = LiveSummary(update, context, article, length)
     try:
-        return await services.summaries.summary_for(article, length, on_text=live.show)
+        return await services.summaries.summary_for(
+            article, length, on_text=live.show, language=language
+        )
     finally:
         shown = await live.close()
         if update.callback_query is None:
@@ -145,7 +147,8 @@ async def render(update: Update, context: BriefbotContext, view: ArticleView) ->
         return article_card(article, length=length, notice=notice)
     except SummaryUnavailable:
         return article_card(article, length=length, notice=views.summary_unavailable())
-    return article_card(article, summary=summary, length=length)
+    written_in = context.services.summaries.summary_language(article, i18n.reader_language())
+    return article_card(article, summary=summary, length=length, summary_language=written_in)
 
 
 async def summary(update: Update, context: BriefbotContext) -> None:

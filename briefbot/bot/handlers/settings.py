@@ -64,6 +64,7 @@ async def language_command(update: Update, context: BriefbotContext) -> None:
         return
     services = context.services
     changed = await services.db.run(services.chats.set_language, chat.chat_id, choice)
+    context.bot_data.intake.chose_language(chat.chat_id, choice)
     if changed is not None:
         i18n.use(i18n.locale_for(changed.locale))
     await reply(update, context, views.language_set(changed or chat))

@@ -282,6 +282,9 @@ def test_language_is_set_per_chat_by_whoever_may(start_bot, api):
         == "✅ Ab jetzt ist die Sprache in diesem Chat: Deutsch."
     )
     assert texts(reader.say("/help"))[0].startswith("<b>Was ich kann</b>")
+    status = texts(reader.say("/digest 07:30 Europe/Berlin"))[0]
+    assert status.startswith("🔔 Überblick: 07:30 Europe/Berlin, täglich.\nNächster: ")
+    assert any(f"{day}, " in status for day in get_day_names("wide", locale="de").values())
     back = texts(reader.say("/language auto"))[0]
     assert back == "✅ Теперь я следую языку вашего приложения Telegram (Русский)."
     assert texts(reader.say("/language klingon"))[0].startswith("Языка «klingon» я пока не знаю.")

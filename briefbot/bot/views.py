@@ -486,7 +486,8 @@ def feed_list(feeds: list[Feed]) -> str:
         return _("No feeds yet. Add one with /feed add URL.")
     lines = [_("📡 <b>Feeds</b>")]
     for feed in feeds:
-        line = f"#{feed.id} {escape(feed.title or _('(untitled)'))}: {escape(feed.url)}"
+        title = feed.title or _("(untitled)")
+        line = f"#{feed.id} {escape(title)}: {escape(feed.url)}"
         if feed.checked_at:
             line += _(", checked {when} UTC").format(when=f"{feed.checked_at:%Y-%m-%d %H:%M}")
         if feed.last_error:

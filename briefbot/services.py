@@ -59,7 +59,9 @@ class Services:
                 owner = ModelOwner(summarizer or load_model(settings))
             library = Library(db, TextLimits(max_chars=settings.max_article_chars))
             instances = Instances(db, role=role, lease_seconds=settings.instance_lease_seconds)
-            instances.model = owner.name if owner is not None else None
+            if owner is not None:
+                instances.model = owner.name
+                instances.writes_any_language = owner.summarizer.writes_any_language
             instances.register()
         except BaseException:
             db.close()

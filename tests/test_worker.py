@@ -84,3 +84,36 @@ def test_a_bot_without_a_model_gets_summaries_from_a_worker(
         assert bot.services.summaries.label == summarizer.name  # learnt from the worker
     finally:
         worker.stop()
+
+
+def test_a_worker_s_instruct_model_writes_in_the_reader_s_language(
+    start_bot, api, settings_factory, tmp_path_factory
+):
+    folder = build_causal(tmp_path_factory.mktemp("worker-qwen2-ru"), "qwen2", context=1024)
+    model = load_summarizer(str(folder))
+    worker = WorkerThread(Services.open(settings_factory(), role="worker", summarizer=model))
+    worker.start()
+    try:
+        bot = start_bot(summarizer="worker", summary_wait_seconds=1.5)
+        text = (
+            "El nuevo puente peatonal sobre el río abrió el lunes tras dos años de obras. "
+            "Une el casco antiguo con la estación y ahorra diez minutos a pie. "
+            "La obra costó a la ciudad unos dos millones de euros. "
+            "El ayuntamiento espera que lo crucen cinco mil personas al día."
+        )
+        article = bot.services.library.add("Puente", text, language="es").article
+        api.user_languages[READER_ID] = "ru"
+        reader = Talk(api, api.private_chat(READER_ID), READER_ID)
+        card = None
+        for _ in range(20):
+            [card] = reader.say("/summary")
+            if "⏳" not in card.params["text"]:
+                break
+        assert card is not None and "⏳" not in card.params["text"], "no summary from the worker"
+        # Made by the worker in the reader's language, as the bot learnt it can.
+        library = bot.services.library
+        assert library.summary(article.content_hash, model.name, "standard:ru")
+        assert "Пересказ на языке статьи" not in card.params["text"]
+        assert bot.services.summaries.writes_any_language
+    finally:
+        worker.stop()

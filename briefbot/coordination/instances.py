@@ -32,6 +32,7 @@ class Instance:
     host: str
     pid: int
     model: str | None
+    writes_any_language: bool
     started_at: datetime
 
 
@@ -54,6 +55,7 @@ class Instances:
         self.db = db
         self.role = role
         self.model: str | None = None
+        self.writes_any_language = False
         self.lease = timedelta(seconds=lease_seconds)
         self.host = socket.gethostname()[:200]
         self.id = f"{self.host[:40]}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
@@ -85,6 +87,7 @@ class Instances:
             host=self.host,
             pid=os.getpid(),
             model=self.model,
+            writes_any_language=self.writes_any_language,
             started_at=self.started_at,
             heartbeat_at=now,
         )
@@ -113,11 +116,12 @@ class Instances:
             )
             return [record(Instance, row) for row in rows]
 
-    def served_model(self) -> str | None:
-        """The model a live instance (a worker, say) runs, for instances that run none."""
+    def serving(self) -> Instance | None:
+        """The newest live instance that runs a model (a worker, say), for instances that run
+        none: its `model` and whether it `writes_any_language`."""
         for instance in reversed(self.live()):
             if instance.model:
-                return instance.model
+                return instance
         return None
 
     def orphaned(self, owner: Any) -> ColumnElement[bool]:

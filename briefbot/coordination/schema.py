@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from briefbot.database import Base, UtcDateTime, utcnow
@@ -21,6 +21,10 @@ class InstanceRow(Base):
     pid: Mapped[int] = mapped_column(Integer)
     # The summarizer it serves (workers advertise it to instances that run no model).
     model: Mapped[str | None] = mapped_column(String(256))
+    # Whether that summarizer writes summaries in the reader's language (instruct LLMs).
+    writes_any_language: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
     started_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     heartbeat_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
 

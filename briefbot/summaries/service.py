@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Sequence
 
 from briefbot.articles import Article, Library
-from briefbot.coordination import Instances, JobKey, SummaryFailure, SummaryJobs
+from briefbot.coordination import Instance, Instances, JobKey, SummaryFailure, SummaryJobs
 from briefbot.database import Database, utcnow
 from briefbot.models import Document, ModelOwner, SummaryLength
 
@@ -66,18 +66,18 @@ class SummaryService:
         self.owner = owner
         self.wait_seconds = wait_seconds
         self.poll_seconds = poll_seconds
-        self._served_model: str | None = None
+        self._serving: Instance | None = None  # the worker's model, without one here
 
     async def model_name(self) -> str:
         """The cache key of the model summaries come from; raises SummaryUnavailable when no
         model runs anywhere yet."""
         if self.owner is not None:
             return self.owner.name
-        if self._served_model is None:
-            self._served_model = await self.db.run(self.instances.served_model)
-        if self._served_model is None:
+        if self._serving is None:
+            self._serving = await self.db.run(self.instances.serving)
+        if self._serving is None or self._serving.model is None:
             raise SummaryUnavailable("no summarizer is running (start `briefbot worker`)")
-        return self._served_model
+        return self._serving.model
 
     @property
     def streams(self) -> bool:
@@ -86,10 +86,11 @@ class SummaryService:
 
     @property
     def writes_any_language(self) -> bool:
-        """Whether this instance's model can summarize in another language than the
-        article's. Without a model here (a worker makes the summaries), summaries stay in the
-        article's language."""
-        return self.owner is not None and self.owner.summarizer.writes_any_language
+        """Whether the model (this instance's, else the worker's, once `model_name` found
+        it) can summarize in another language than the article's."""
+        if self.owner is not None:
+            return self.owner.summarizer.writes_any_language
+        return self._serving is not None and self._serving.writes_any_language
 
     def translation(self, article: Article, language: str | None) -> str | None:
         """The language a summary for a reader of `language` (ISO 639-1) is translated into:
@@ -112,7 +113,9 @@ class SummaryService:
     def label(self) -> str:
         if self.owner is not None:
             return self.owner.label
-        return self._served_model or "none yet (waiting for a worker)"
+        if self._serving is not None and self._serving.model:
+            return self._serving.model
+        return "none yet (waiting for a worker)"
 
     async def summary_for(
         self,

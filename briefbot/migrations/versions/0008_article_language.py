@@ -1,5 +1,4 @@
-"""Languages: each article's (detected for the articles stored before), and each chat's (chosen
-with /language, and the user's own in a private chat).
+"""Each article's language, detected for the articles stored before.
 
 Revision ID: 0008
 Revises: 0007
@@ -22,9 +21,6 @@ _BATCH = 500
 def upgrade() -> None:
     with op.batch_alter_table("articles") as batch:
         batch.add_column(sa.Column("language", sa.String(8), nullable=True))
-    with op.batch_alter_table("chats") as batch:
-        batch.add_column(sa.Column("language", sa.String(16), nullable=True))
-        batch.add_column(sa.Column("user_language", sa.String(16), nullable=True))
     articles = sa.table(
         "articles",
         sa.column("id", sa.Integer),
@@ -53,8 +49,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("chats") as batch:
-        batch.drop_column("user_language")
-        batch.drop_column("language")
     with op.batch_alter_table("articles") as batch:
         batch.drop_column("language")

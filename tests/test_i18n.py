@@ -136,6 +136,23 @@ def test_telegram_language_codes_pick_a_catalog(code, locale):
     assert i18n.locale_for(code) == locale
 
 
+def test_a_stored_reason_is_shown_in_the_reader_s_language_later():
+    from briefbot.articles.fetch import FetchError
+    from briefbot.articles.text import Refusal
+    from briefbot.bot import views
+
+    stored = FetchError("could not reach {host} ({error})", host="example.org", error="X").stored()
+    back = Refusal.from_stored(stored)
+    assert isinstance(back, Refusal) and str(back) == "could not reach example.org (X)"
+    with i18n.speaking("ru"):
+        assert views.reason(back) == "не удалось связаться с example.org (X)"
+        # A reason stored as plain text by an older version is shown as it is.
+        assert views.reason(Refusal.from_stored("the site took too long to answer")) == (
+            "сайт слишком долго не отвечал"
+        )
+        assert views.reason(Refusal.from_stored("{not json")) == "{not json"
+
+
 def test_updating_the_catalogs_twice_changes_nothing(tmp_path: Path, monkeypatch):
     import shutil
 

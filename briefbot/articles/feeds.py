@@ -162,7 +162,10 @@ async def poll_feed(feeds: Feeds, library: Library, feed: Feed, limits: FetchLim
     try:
         page = await fetch_page(feed.url, limits, accept=FEED_TYPES, headers=headers)
     except FetchError as exc:
-        await db.run(feeds.checked, feed.id, error=str(exc))
+        stored = exc.stored()
+        await db.run(
+            feeds.checked, feed.id, error=stored if len(stored) <= 512 else str(exc)[:512]
+        )
         raise
     if page.not_modified:
         checked = await db.run(feeds.checked, feed.id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -32,6 +33,19 @@ class Refusal(ValueError):
             for key, value in values.items()
         }
         super().__init__(template.format(**english))
+
+    def stored(self) -> str:
+        """The reason as stored (a feed's last error), to be shown later in any language."""
+        return json.dumps({"reason": self.template, "values": self.values}, ensure_ascii=False)
+
+    @classmethod
+    def from_stored(cls, stored: str) -> Refusal | str:
+        """A stored reason back; one stored as plain text (before) stays text."""
+        try:
+            data = json.loads(stored)
+            return cls(str(data["reason"]), **dict(data["values"]))
+        except (ValueError, TypeError, KeyError, IndexError):
+            return stored
 
 
 class ArticleRejected(Refusal):

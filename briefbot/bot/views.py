@@ -491,7 +491,7 @@ def feed_list(feeds: list[Feed]) -> str:
         if feed.checked_at:
             line += _(", checked {when} UTC").format(when=f"{feed.checked_at:%Y-%m-%d %H:%M}")
         if feed.last_error:
-            line += f" ⚠️ {escape(feed.last_error)}"
+            line += f" ⚠️ {reason(Refusal.from_stored(feed.last_error))}"
         lines.append(line)
     return "\n".join(lines)
 

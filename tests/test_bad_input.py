@@ -68,6 +68,7 @@ def test_edited_messages_are_not_answered_twice(start_bot, api):
 class BrokenSummarizer:
     name = "broken"
     label = "a broken model"
+    writes_any_language = False
 
     def summarize_many(self, documents: Sequence[Document], length: SummaryLength) -> list[str]:
         raise RuntimeError("CUDA out of memory (simulated)")

@@ -124,11 +124,16 @@ def test_the_card_moves_forward_and_never_offers_the_same_thing(library, reader,
     mark = api.mark()
 
     [edit] = reader.press(message_id, encode(Action.SUMMARY, article.id), "editMessageText")
-    assert [label for label, _ in buttons(edit)] == ["◀ Previous", "Next ▶", "➕ Longer summary"]
+    assert [label for label, _ in buttons(edit)] == [
+        "◀ Previous",
+        "📤 Share",
+        "Next ▶",
+        "➕ Longer summary",
+    ]
     standard = edit.params["text"].split("\n\n", 1)[1]
 
     [edit] = reader.press(message_id, encode(Action.LONG, article.id), "editMessageText")
-    assert [label for label, _ in buttons(edit)] == ["◀ Previous", "Next ▶"]
+    assert [label for label, _ in buttons(edit)] == ["◀ Previous", "📤 Share", "Next ▶"]
     assert len(edit.params["text"].split("\n\n", 1)[1]) > len(standard)
 
     # Pressed again (a stale button, or a double tap): a notice, and no edit at all.
@@ -145,9 +150,20 @@ def test_an_article_with_a_source_offers_it_on_the_summary_card(start_bot, reade
     bot.services.library.add("Linked story", ARTICLE_TEXT, url="https://news.example.org/a")
     [card] = reader.say("/summary")
     labels = [label for label, _ in buttons(card)]
-    assert labels == ["◀ Previous", "Next ▶", "➕ Longer summary", "🔗 Read the article"]
+    assert labels == [
+        "◀ Previous",
+        "📤 Share",
+        "Next ▶",
+        "➕ Longer summary",
+        "🔗 Read the article",
+    ]
     markup = card.params["reply_markup"]["inline_keyboard"]
     assert markup[1][1]["url"] == "https://news.example.org/a"
+    # Share: Telegram's share dialog with the link that opens this card (a deep link).
+    [article] = bot.services.library.latest(1)
+    share = markup[0][1]["url"]
+    assert share.startswith("https://t.me/share/url?url=https%3A%2F%2Ft.me%2F")
+    assert f"briefbot_test_bot%3Fstart%3Da{article.id}&text=Linked+story" in share
 
 
 def test_pressing_summary_twice_is_harmless(library, reader, api):

@@ -67,7 +67,12 @@ def test_a_command_shows_the_summary_growing_then_the_card(streaming_bot, api, s
     growing = [first, *edits[:-1]]
     assert len(growing) >= 2
     assert all(b.at - a.at >= PRIVATE_INTERVAL - 0.05 for a, b in itertools.pairwise(growing))
-    assert [t for t, _ in buttons(final)] == ["◀ Previous", "Next ▶", "➕ Longer summary"]
+    assert [t for t, _ in buttons(final)] == [
+        "◀ Previous",
+        "📤 Share",
+        "Next ▶",
+        "➕ Longer summary",
+    ]
     assert SUMMARY in final.params["text"] and WRITING not in final.params["text"]
     assert len(api.calls_since(mark, "sendMessage")) == 1
     # Only the final text is cached, and it is what the reader sees.

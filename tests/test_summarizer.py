@@ -85,6 +85,7 @@ class RecordingSummarizer:
         self.inner = inner
         self.name = inner.name
         self.label = "recording"
+        self.writes_any_language = inner.writes_any_language
         self.threads: list[str] = []
         self.fail = False
         self.poison: str | None = None

@@ -11,6 +11,7 @@ import html
 import re
 from dataclasses import dataclass
 from html import escape
+from urllib.parse import urlencode
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import MessageLimit
@@ -72,10 +73,12 @@ def article_card(
     length: SummaryLength = SummaryLength.STANDARD,
     notice: str | None = None,
     summary_language: str | None = None,
+    bot_username: str | None = None,
 ) -> Card:
     """The card: the article alone, with its summary at `length`, or with a notice in place
     of a summary that cannot be had now (a "Try again" button then asks once more). A summary
-    in another language than the reader's (`summary_language`) says so."""
+    in another language than the reader's (`summary_language`) says so; with the bot's
+    username, a Share button offers the article's link to other chats."""
     header = _header(article)
     previous, following = _moves(article)
     if notice is not None:
@@ -92,12 +95,26 @@ def article_card(
         offers.append(_button(_("➕ Longer summary"), Action.LONG, article.id))
     if article.url:
         offers.append(InlineKeyboardButton(_("🔗 Read the article"), url=article.url))
-    rows = [[previous, following], offers] if offers else [[previous, following]]
+    moves = [previous, following]
+    if bot_username:
+        moves.insert(1, InlineKeyboardButton(_("📤 Share"), url=share_url(article, bot_username)))
+    rows = [moves, offers] if offers else [moves]
     note = language_note(summary_language) if summary else None
     if note:
         room -= len(note) + 2
     text = f"{header}\n\n{escape(clip(body, room))}" + (f"\n\n{note}" if note else "")
     return Card(text, InlineKeyboardMarkup(rows))
+
+
+def deep_link(article_id: int, bot_username: str) -> str:
+    """The link that opens the article's card in a private chat with the bot."""
+    return f"https://t.me/{bot_username}?start=a{article_id}"
+
+
+def share_url(article: Article, bot_username: str) -> str:
+    """Telegram's share dialog with the article's link and title."""
+    link = deep_link(article.id, bot_username)
+    return "https://t.me/share/url?" + urlencode({"url": link, "text": article.title[:200]})
 
 
 def language_note(summary_language: str | None) -> str | None:

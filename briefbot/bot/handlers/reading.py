@@ -148,7 +148,13 @@ async def render(update: Update, context: BriefbotContext, view: ArticleView) ->
     except SummaryUnavailable:
         return article_card(article, length=length, notice=views.summary_unavailable())
     written_in = context.services.summaries.summary_language(article, i18n.reader_language())
-    return article_card(article, summary=summary, length=length, summary_language=written_in)
+    return article_card(
+        article,
+        summary=summary,
+        length=length,
+        summary_language=written_in,
+        bot_username=context.bot.username,
+    )
 
 
 async def summary(update: Update, context: BriefbotContext) -> None:

@@ -152,6 +152,26 @@ JSON_FIELDS = {
 INT_FIELDS = {"message_id", "offset", "limit", "user_id", "message_thread_id"}
 
 
+def _multipart(kind: str, data: bytes) -> tuple[dict[str, str], dict[str, tuple[str, bytes]]]:
+    """The fields and the files (name -> (filename, content)) of a multipart/form-data body,
+    as python-telegram-bot sends a request that uploads a file."""
+    from email.parser import BytesParser
+    from email.policy import HTTP
+
+    message = BytesParser(policy=HTTP).parsebytes(f"Content-Type: {kind}\r\n\r\n".encode() + data)
+    fields: dict[str, str] = {}
+    files: dict[str, tuple[str, bytes]] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        filename = part.get_filename()
+        content = part.get_payload(decode=True) or b""
+        if filename is not None:
+            files[str(name)] = (filename, content)
+        elif name is not None:
+            fields[str(name)] = content.decode()
+    return fields, files
+
+
 def _decode_params(raw: dict[str, str]) -> dict[str, Any]:
     params: dict[str, Any] = {}
     for key, value in raw.items():
@@ -217,6 +237,7 @@ class FakeBotApi:
         self.migrated: dict[int, int] = {}  # old group id -> new supergroup id
         self.topics: dict[int, set[int]] = {}  # forum chat -> its topic ids
         self.user_languages: dict[int, str] = {}  # user id -> language_code of their app
+        self.documents: list[dict[str, Any]] = []  # files the bot sent (sendDocument)
         self._polling: int | None = None  # the poller's request number while it waits
         self._poll_numbers = itertools.count(1)
         self.conflicts = 0
@@ -604,8 +625,11 @@ class FakeBotApi:
                         api.cut_off[self.path.rsplit("/", 1)[-1].split("?")[0]] += 1
                     self.close_connection = True
                     return
-                body = data.decode()
                 kind = self.headers.get("Content-Type", "")
+                if kind.startswith("multipart/form-data"):
+                    self._serve(*_multipart(kind, data))
+                    return
+                body = data.decode()
                 if "json" in kind:
                     raw = {
                         k: v if isinstance(v, str) else json.dumps(v)
@@ -615,7 +639,9 @@ class FakeBotApi:
                     raw = {k: v[0] for k, v in parse_qs(body, keep_blank_values=True).items()}
                 self._serve(raw)
 
-            def _serve(self, raw: dict[str, str]) -> None:
+            def _serve(
+                self, raw: dict[str, str], files: dict[str, tuple[str, bytes]] | None = None
+            ) -> None:
                 prefix = f"/bot{api.token}/"
                 if not self.path.startswith(prefix):
                     self._reply(
@@ -627,7 +653,10 @@ class FakeBotApi:
                     self.close_connection = True  # hang up without an answer
                     return
                 try:
-                    result = api._dispatch(method, _decode_params(raw))
+                    params = _decode_params(raw)
+                    if files:
+                        params["_files"] = files
+                    result = api._dispatch(method, params)
                 except ApiError as exc:
                     with api._cond:
                         at = len(api.calls) - 1
@@ -810,6 +839,38 @@ class FakeBotApi:
         params["_message_id"] = message["message_id"]
         if self.send_delay:
             time.sleep(self.send_delay)  # delivered already; only the answer is slow
+        return message
+
+    def _api_sendDocument(self, params: dict[str, Any]) -> Any:  # noqa: N802
+        """A file sent to a chat: kept in `documents` with its name, content and caption."""
+        self._check_send_limits(params.get("chat_id"))
+        files = params.pop("_files", {})
+        if "document" not in files:
+            raise ApiError(400, "Bad Request: there is no document in the request")
+        filename, content = files["document"]
+        if not content:
+            raise ApiError(400, "Bad Request: file must be non-empty")
+        caption = params.get("caption", "")
+        plain = check_html(caption) if caption and params.get("parse_mode") == "HTML" else caption
+        chat = self._chat(params.get("chat_id"))
+        message = {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": chat,
+            "from": self.bot_user,
+            "document": {
+                "file_id": f"sent{len(self.documents)}",
+                "file_unique_id": f"usent{len(self.documents)}",
+                "file_name": filename,
+                "file_size": len(content),
+            },
+            "caption": plain,
+        }
+        with self._cond:
+            self.documents.append(
+                {"chat_id": chat["id"], "filename": filename, "content": content, "caption": plain}
+            )
+            self._cond.notify_all()
         return message
 
     def _api_editMessageText(self, params: dict[str, Any]) -> Any:  # noqa: N802

@@ -61,7 +61,7 @@ class Site:
 
             def do_GET(self) -> None:
                 site.hits.append(self.path)
-                if self.path == "/feed.xml":
+                if self.path in ("/feed.xml", "/other-feed.xml"):
                     etag = f'"v{site.feed_entries}"'
                     if self.headers.get("If-None-Match") == etag:
                         site.not_modified += 1

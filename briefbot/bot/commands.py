@@ -82,7 +82,9 @@ COMMANDS: tuple[Command, ...] = (
     ),
     _anyone("help", reading.help_command, N_("What I can do")),
     _admins("add", library.add_command, N_("Add an article: /add Title, then the text")),
-    _admins("feed", feeds.feed, N_("Feeds: /feed add URL, /feed list, /feed remove N")),
+    _admins(
+        "feed", feeds.feed, N_("Feeds: /feed add URL, /feed list, /feed remove N, /feed export")
+    ),
     _admins("articles", manage.articles, N_("The library, page by page")),
     _admins("delete", manage.delete, N_("Delete an article: /delete ID")),
     _admins("edit", manage.edit, N_("Change a title: /edit ID New title")),

@@ -8,6 +8,7 @@ from html import escape
 from zoneinfo import ZoneInfo
 
 from briefbot.articles import Article, Feed, PollResult
+from briefbot.articles.opml import ImportCounts
 from briefbot.articles.text import Refusal
 from briefbot.bot.i18n import (
     LANGUAGES,
@@ -386,7 +387,9 @@ def link_rejected(url: str, refusal: Refusal | str) -> str:
 
 
 def document_kinds() -> str:
-    return N_("only .txt, .md, .html and .pdf documents can be added")
+    return N_(
+        "only .txt, .md, .html and .pdf documents (articles) and .opml files (feeds) can be added"
+    )
 
 
 def document_too_large() -> str:
@@ -458,7 +461,65 @@ def admins_text(configured: set[int], added: set[int]) -> str:
 
 
 def feed_usage() -> str:
-    return _("Use /feed add URL, /feed list or /feed remove N.")
+    return _(
+        "Use /feed add URL, /feed list or /feed remove N; /feed export sends the feeds as an "
+        "OPML file, and an OPML file sent to me is imported."
+    )
+
+
+def opml_usage() -> str:
+    return _(
+        "To import feeds, send me an .opml file (as a file), or reply to one with /feed import."
+    )
+
+
+OPML_REASONS_SHOWN = 5
+
+
+def opml_imported(name: str, counts: ImportCounts) -> str:
+    lines = [
+        fill(
+            "📡 Feeds of {name}: {added} added, {followed} already followed, {refused} refused.",
+            name=escape(name[:80]),
+            added=counts.added,
+            followed=counts.followed_already,
+            refused=len(counts.refused),
+        )
+    ]
+    for url, refusal in counts.refused[:OPML_REASONS_SHOWN]:
+        shown = url if len(url) <= 80 else url[:79] + "…"
+        lines.append(f"• {escape(shown)}: {reason(refusal)}")
+    if len(counts.refused) > OPML_REASONS_SHOWN:
+        lines.append(fill("… and {count} more.", count=len(counts.refused) - OPML_REASONS_SHOWN))
+    if counts.left_out:
+        lines.append(
+            fill(
+                "ℹ️ The file lists {listed} feeds; I take {limit} at a time, so {left} were left "
+                "out. Send them in another file.",
+                listed=counts.listed,
+                limit=counts.listed - counts.left_out,
+                left=counts.left_out,
+            )
+        )
+    if counts.invalid:
+        lines.append(
+            ngettext(
+                "ℹ️ {count} entry had no web address and was skipped.",
+                "ℹ️ {count} entries had no web address and were skipped.",
+                counts.invalid,
+            ).format(count=number(counts.invalid))
+        )
+    return "\n".join(lines)
+
+
+def feeds_exported(count: int) -> str:
+    return ngettext(
+        "📡 {count} feed, as OPML: import it into any feed reader, or send it to another "
+        "Briefbot.",
+        "📡 {count} feeds, as OPML: import them into any feed reader, or send them to another "
+        "Briefbot.",
+        count,
+    ).format(count=number(count))
 
 
 def feed_added(result: PollResult) -> str:

@@ -20,10 +20,12 @@ from telegram.constants import ChatAction
 from briefbot.articles import AddResult, ArticleRejected, FetchError, fetch_page
 from briefbot.articles.extract import extract_article, pdf_text
 from briefbot.articles.importer import text_document
+from briefbot.articles.opml import OPML_SUFFIXES
 from briefbot.articles.text import split_title_and_body
 from briefbot.bot import views
 from briefbot.bot.cards import article_card
 from briefbot.bot.context import BriefbotContext
+from briefbot.bot.handlers import feeds
 from briefbot.bot.handlers.reading import render
 from briefbot.bot.replies import reply, reply_card, thread_of
 from briefbot.bot.turn import Target
@@ -203,12 +205,16 @@ MAX_DOCUMENT_BYTES = 20 * 1024 * 1024  # the cloud Bot API's download limit
 
 
 async def document(update: Update, context: BriefbotContext) -> None:
-    """A .txt, .md, .html or .pdf file sent by an admin becomes an article."""
+    """A .txt, .md, .html or .pdf file sent by an admin becomes an article; an .opml file's
+    feeds are followed."""
     message = update.effective_message
     if message is None or message.document is None:
         return
     doc = message.document
     name = doc.file_name or "document"
+    if name.lower().endswith(OPML_SUFFIXES):
+        await feeds.import_opml(update, context, doc)
+        return
     if not name.lower().endswith(DOCUMENT_SUFFIXES):
         await reply(update, context, views.document_rejected(name, views.document_kinds()))
         return

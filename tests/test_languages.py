@@ -158,6 +158,9 @@ def test_upgrading_detects_the_language_of_stored_articles(database_url: str, tm
     engine.dispose()
     store = Store.open(url)
     assert [a.language for a in store.library.get_many([1, 2, 3])] == ["ru", "zh", None]
+    # The search index is filled for them by the same upgrade.
+    assert [a.id for a in store.library.search("мост").articles] == [1]
+    assert [a.id for a in store.library.search("桥").articles] == [2]
     store.close()
 
 

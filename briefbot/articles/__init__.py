@@ -3,7 +3,14 @@
 
 from briefbot.articles.feeds import Feed, Feeds, PollResult, poll_feed
 from briefbot.articles.fetch import FetchError, FetchLimits, fetch_page
-from briefbot.articles.library import AddResult, Article, Direction, ImportReport, Library
+from briefbot.articles.library import (
+    AddResult,
+    Article,
+    Direction,
+    ImportReport,
+    Library,
+    SearchPage,
+)
 from briefbot.articles.text import ArticleRejected, TextLimits
 
 __all__ = [
@@ -18,6 +25,7 @@ __all__ = [
     "ImportReport",
     "Library",
     "PollResult",
+    "SearchPage",
     "TextLimits",
     "fetch_page",
     "poll_feed",

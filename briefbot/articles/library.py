@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from briefbot.articles.language import detect_language
 from briefbot.articles.schema import ArticleRow, SummaryRow
+from briefbot.articles.search import Query, SearchIndex
 from briefbot.articles.text import (
     ArticleRejected,
     TextLimits,
@@ -61,10 +62,18 @@ class ImportReport:
     errors: list[tuple[str, str]] = field(default_factory=list)
 
 
+@dataclass(frozen=True, slots=True)
+class SearchPage:
+    articles: list[Article]  # this page, best first
+    total: int  # how many articles match in all
+    every_word: bool  # False: none held every word; these hold some
+
+
 class Library:
     def __init__(self, db: Database, limits: TextLimits | None = None) -> None:
         self.db = db
         self.limits = limits or TextLimits()
+        self.index = SearchIndex(db.dialect)
 
     # -- articles -------------------------------------------------------------------------
 
@@ -103,6 +112,7 @@ class Library:
                 )
                 session.add(row)
                 session.flush()
+                self.index.put(session, row.id, title, text)
                 return AddResult(record(Article, row), created=True)
         except IntegrityError:
             # Another writer stored the same body between our check and our insert.
@@ -188,6 +198,7 @@ class Library:
             if row is None:
                 return None
             article = record(Article, row)
+            self.index.remove(session, article_id)
             session.delete(row)
             session.execute(delete(SummaryRow).where(SummaryRow.content_hash == row.content_hash))
             return article
@@ -203,7 +214,19 @@ class Library:
             if row is None:
                 return None
             row.title = clean
+            self.index.put(session, article_id, clean, row.text)
             return record(Article, row)
+
+    def search(self, query: str, limit: int = 10, offset: int = 0) -> SearchPage:
+        """Articles whose title or text hold the query's words and phrases, best first (see
+        search.py); never raises on what the query holds."""
+        parsed = Query.parse(query)
+        with self.db.transaction() as session:
+            hits = self.index.find(session, parsed, limit, max(0, offset))
+            rows = session.scalars(select(ArticleRow).where(ArticleRow.id.in_(hits.ids)))
+            found = {row.id: record(Article, row) for row in rows}
+        articles = [found[i] for i in hits.ids if i in found]
+        return SearchPage(articles, hits.total, hits.every_word)
 
     # -- summaries ------------------------------------------------------------------------
 

@@ -16,10 +16,11 @@ class Action(StrEnum):
     DELETE = "d"  # admin confirmed a deletion
     KEEP = "k"  # admin cancelled a deletion
     PAGE = "g"  # /articles page number (the number is a page, not an article)
+    FOUND = "f"  # a page of the chat's last /search results (the number is a page)
 
 
 ADMIN_ACTIONS = frozenset({Action.DELETE, Action.KEEP, Action.PAGE})
-_PATTERN = re.compile(r"^a1:([pnslodkg]):(\d{1,12})$")
+_PATTERN = re.compile(r"^a1:([pnslodkgf]):(\d{1,12})$")
 CALLBACK_PATTERN = r"^a1:"
 
 

@@ -18,6 +18,7 @@ from telegram.constants import MessageLimit
 
 from briefbot.articles import Article
 from briefbot.articles.language import language_name
+from briefbot.articles.library import SearchPage
 from briefbot.articles.text import reading_minutes
 from briefbot.bot import i18n
 from briefbot.bot.callbacks import Action, encode
@@ -183,3 +184,33 @@ def confirm_delete(article: Article) -> Card:
         ]
     )
     return Card(text, keyboard)
+
+
+SEARCH_PAGE_SIZE = 10
+
+
+def search_results(query: str, page: int, found: SearchPage) -> Card:
+    """A page of /search results: one button per article (its card), and the pages around."""
+    shown = escape(clip(query, 80))
+    if not found.total:
+        text = _("🔎 Nothing found for <b>{query}</b>. Try other words, or fewer of them.")
+        return Card(text.format(query=shown))
+    pages = max(1, -(-found.total // SEARCH_PAGE_SIZE))
+    head = ngettext(
+        "🔎 <b>{query}</b>: {count} article",
+        "🔎 <b>{query}</b>: {count} articles",
+        found.total,
+    ).format(query=shown, count=number(found.total))
+    if pages > 1:
+        head += i18n.fill(" · page {page} of {pages}", page=page + 1, pages=pages)
+    if not found.every_word:
+        head += "\n<i>" + _("No article holds every word; these hold some of them.") + "</i>"
+    rows = [[_button(_button_title(a), Action.OPEN, a.id)] for a in found.articles]
+    moves = []
+    if page > 0:
+        moves.append(_button(_("◀ Better matches"), Action.FOUND, page - 1))
+    if page + 1 < pages:
+        moves.append(_button(_("More ▶"), Action.FOUND, page + 1))
+    if moves:
+        rows.append(moves)
+    return Card(head, InlineKeyboardMarkup(rows))

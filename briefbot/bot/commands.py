@@ -61,6 +61,12 @@ COMMANDS: tuple[Command, ...] = (
     _anyone("prev", reading.previous_article, N_("Previous (older) article with its summary")),
     _anyone("latest", reading.latest, N_("The 10 newest articles")),
     _anyone(
+        "search",
+        reading.search,
+        N_("Search the articles"),
+        N_('Search the articles: /search words, or /search "a phrase"'),
+    ),
+    _anyone(
         "length",
         settings.length_command,
         N_("Summary length: short, standard or long"),

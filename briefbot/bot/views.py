@@ -460,6 +460,13 @@ def admins_text(configured: set[int], added: set[int]) -> str:
     return "\n".join(lines)
 
 
+def search_usage() -> str:
+    return _(
+        'Use /search and the words to look for, for example /search bridge, or /search "new '
+        'bridge" for a phrase.'
+    )
+
+
 def feed_usage() -> str:
     return _(
         "Use /feed add URL, /feed list or /feed remove N; /feed export sends the feeds as an "

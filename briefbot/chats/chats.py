@@ -86,6 +86,12 @@ class Chats:
             session.flush()
             return record(ChatState, row)
 
+    def set_last_search(self, chat_id: int, query: str) -> None:
+        with self.db.transaction() as session:
+            row = session.get(ChatRow, chat_id)
+            if row is not None:
+                row.last_search = query[:256]
+
     def languages(self, chat_ids: Iterable[int], session: Session | None = None) -> dict[int, str]:
         """The language each of these chats chose with /language (chats that chose none are
         left out)."""

@@ -32,6 +32,7 @@ class ChatState:
     digest_thread_id: int | None = None
     language: str | None = None  # chosen with /language; None: the user's (private) or English
     user_language: str | None = None
+    last_search: str | None = None
 
     @property
     def locale(self) -> str | None:

@@ -28,6 +28,8 @@ class ChatRow(Base):
     summary_length: Mapped[str] = mapped_column(String(16), default="standard")
     language: Mapped[str | None] = mapped_column(String(16))
     user_language: Mapped[str | None] = mapped_column(String(16))
+    # The chat's last /search, for its result pages' buttons.
+    last_search: Mapped[str | None] = mapped_column(String(256))
     # Digests are due only for scheduled times after this instant (subscription or change).
     schedule_changed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     # Highest article id already offered to this chat in a digest.

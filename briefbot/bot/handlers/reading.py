@@ -10,10 +10,17 @@ from telegram.constants import ChatAction, ChatType
 from telegram.error import TelegramError
 
 from briefbot.articles import Article
+from briefbot.articles.search import clean_query
 from briefbot.bot import i18n, views
 from briefbot.bot.access import can_manage_chat, is_bot_admin
 from briefbot.bot.callbacks import ADMIN_ACTIONS, Action, decode
-from briefbot.bot.cards import Card, article_card, latest_list
+from briefbot.bot.cards import (
+    SEARCH_PAGE_SIZE,
+    Card,
+    article_card,
+    latest_list,
+    search_results,
+)
 from briefbot.bot.context import BriefbotContext
 from briefbot.bot.handlers import manage
 from briefbot.bot.replies import edit_card, reply, reply_card, shows, thread_of
@@ -204,6 +211,39 @@ async def latest(update: Update, context: BriefbotContext) -> None:
     await reply(update, context, card.text, card.keyboard)
 
 
+async def search(update: Update, context: BriefbotContext) -> None:
+    """/search WORDS: the library's articles that hold them, best first, ten a page."""
+    words = clean_query(" ".join(context.args or []))
+    if not words:
+        await reply(update, context, views.search_usage())
+        return
+    services = context.services
+    chat = await context.turn.chat()
+    await services.db.run(services.chats.set_last_search, chat.chat_id, words)
+    found = await services.db.run(services.library.search, words, SEARCH_PAGE_SIZE, 0)
+    card = search_results(words, 0, found)
+    await reply(update, context, card.text, card.keyboard)
+
+
+async def _search_page(update: Update, context: BriefbotContext, page: int) -> None:
+    query = update.callback_query
+    if query is None:
+        return
+    answers, services = context.bot_data.answers, context.services
+    words = (await context.turn.chat()).last_search
+    if not words:
+        await answers.answer(query.id, views.stale_button())
+        return
+    page = min(page, 1_000)
+    found = await services.db.run(
+        services.library.search, words, SEARCH_PAGE_SIZE, page * SEARCH_PAGE_SIZE
+    )
+    card = search_results(words, page, found)
+    await answers.answer(query.id)
+    if not shows(update, context, card):
+        await edit_card(update, context, card)
+
+
 async def button(update: Update, context: BriefbotContext) -> None:
     """◀ Previous, Next ▶, Get a summary, Longer summary, and the buttons of lists and
     digests. Each press changes the card, or is answered with a short notice."""
@@ -217,6 +257,9 @@ async def button(update: Update, context: BriefbotContext) -> None:
         return
     if press.action in ADMIN_ACTIONS:
         await manage.admin_button(update, context, press)
+        return
+    if press.action is Action.FOUND:
+        await _search_page(update, context, press.number)
         return
     step = {Action.PREV: "prev", Action.NEXT: "next"}.get(press.action, "here")
     length = SummaryLength.LONG if press.action is Action.LONG else None

@@ -49,7 +49,11 @@ CALLBACK_TEXT_LIMIT = 200
 
 
 CALLBACK_SECONDS = 15.0
-UPDATE_TYPES = ("message", "edited_message", "channel_post", "callback_query", "my_chat_member")
+UPDATE_TYPES = (
+    "message", "edited_message", "channel_post", "callback_query", "my_chat_member", "inline_query"
+)  # fmt: skip
+# An inline query must be answered within about 10 s (Telegram's own limit is not documented).
+INLINE_SECONDS = 10.0
 
 
 class ApiError(Exception):
@@ -148,6 +152,8 @@ JSON_FIELDS = {
     "link_preview_options",
     "reply_parameters",
     "entities",
+    "results",
+    "button",
 }
 INT_FIELDS = {"message_id", "offset", "limit", "user_id", "message_thread_id"}
 
@@ -238,6 +244,8 @@ class FakeBotApi:
         self.topics: dict[int, set[int]] = {}  # forum chat -> its topic ids
         self.user_languages: dict[int, str] = {}  # user id -> language_code of their app
         self.documents: list[dict[str, Any]] = []  # files the bot sent (sendDocument)
+        self.inline_asked: dict[str, float] = {}  # inline query id -> when it was typed
+        self.inline_answers: dict[str, dict[str, Any]] = {}  # inline query id -> the answer
         self._polling: int | None = None  # the poller's request number while it waits
         self._poll_numbers = itertools.count(1)
         self.conflicts = 0
@@ -483,6 +491,32 @@ class FakeBotApi:
             "message": message,
         }
         return self.push_update({"callback_query": query})
+
+    def inline_query(self, user_id: int, query: str, offset: str = "") -> str:
+        """Queue an inline query (`@bot words` typed in any chat); returns its id."""
+        query_id = f"iq{next(self._callback_ids)}"
+        with self._cond:
+            self.inline_asked[query_id] = time.monotonic()
+        body = {
+            "id": query_id,
+            "from": self.user(user_id),
+            "query": query,
+            "offset": offset,
+            "chat_type": "sender",
+        }
+        self.push_update({"inline_query": body})
+        return query_id
+
+    def inline_answer(self, query_id: str, timeout: float = 30.0) -> dict[str, Any]:
+        """The bot's answer to an inline query, once it came."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while query_id not in self.inline_answers:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"inline query {query_id} was not answered")
+                self._cond.wait(left)
+            return self.inline_answers[query_id]
 
     def push_update(self, body: dict[str, Any]) -> int:
         with self._cond:
@@ -840,6 +874,37 @@ class FakeBotApi:
         if self.send_delay:
             time.sleep(self.send_delay)  # delivered already; only the answer is slow
         return message
+
+    def _api_answerInlineQuery(self, params: dict[str, Any]) -> Any:  # noqa: N802
+        query_id = str(params.get("inline_query_id", ""))
+        with self._cond:
+            asked = self.inline_asked.get(query_id)
+        if asked is None or time.monotonic() - asked > INLINE_SECONDS:
+            raise ApiError(
+                400,
+                "Bad Request: query is too old and response timeout expired or query ID is "
+                "invalid",
+            )
+        results = params.get("results") or []
+        if len(results) > 50:
+            raise ApiError(400, "Bad Request: too many results")
+        ids = [str(r.get("id", "")) for r in results]
+        if len(set(ids)) != len(ids) or any(not 1 <= len(i.encode()) <= 64 for i in ids):
+            raise ApiError(400, "Bad Request: RESULT_ID_INVALID")
+        for result in results:
+            content = result.get("input_message_content") or {}
+            if result.get("type") != "article" or not result.get("title"):
+                raise ApiError(400, "Bad Request: RESULT_TITLE_EMPTY")
+            message = content.get("message_text", "")
+            plain = check_html(message) if content.get("parse_mode") == "HTML" else message
+            if not plain.strip() or len(plain) > TEXT_LIMIT:
+                raise ApiError(400, "Bad Request: MESSAGE_EMPTY")
+        if len(str(params.get("next_offset", "")).encode()) > 64:
+            raise ApiError(400, "Bad Request: NEXT_OFFSET_INVALID")
+        with self._cond:
+            self.inline_answers[query_id] = params
+            self._cond.notify_all()
+        return True
 
     def _api_sendDocument(self, params: dict[str, Any]) -> Any:  # noqa: N802
         """A file sent to a chat: kept in `documents` with its name, content and caption."""

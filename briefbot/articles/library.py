@@ -146,9 +146,14 @@ class Library:
         with self.db.transaction() as session:
             return session.scalar(select(func.count(ArticleRow.id))) or 0
 
-    def latest(self, limit: int = 10, session: Session | None = None) -> list[Article]:
+    def latest(
+        self, limit: int = 10, session: Session | None = None, *, offset: int = 0
+    ) -> list[Article]:
+        """The newest articles, newest first, after skipping `offset` of them."""
         with self.db.transaction(session) as s:
-            rows = s.scalars(select(ArticleRow).order_by(ArticleRow.id.desc()).limit(limit))
+            rows = s.scalars(
+                select(ArticleRow).order_by(ArticleRow.id.desc()).offset(offset).limit(limit)
+            )
             return [record(Article, row) for row in rows]
 
     def page(self, number: int, size: int = 10) -> list[Article]:

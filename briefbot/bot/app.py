@@ -17,6 +17,7 @@ from telegram.ext import (
     ChatMemberHandler,
     CommandHandler,
     Defaults,
+    InlineQueryHandler,
     MessageHandler,
     TypeHandler,
     filters,
@@ -29,7 +30,7 @@ from briefbot.bot.callbacks import CALLBACK_PATTERN
 from briefbot.bot.commands import CommandTable, Who
 from briefbot.bot.context import CONTEXT_TYPES, BotData, BriefbotContext
 from briefbot.bot.digest.scheduler import DigestScheduler
-from briefbot.bot.handlers import errors, fallback, feeds, library, membership, reading
+from briefbot.bot.handlers import errors, fallback, feeds, inline, library, membership, reading
 from briefbot.bot.ratelimit import TelegramRateLimiter, UserQuota
 from briefbot.bot.replies import ShownCards
 from briefbot.bot.updates import ButtonAnswers, ChatOrderProcessor, FloodGate, Intake, IntakeBot
@@ -46,7 +47,12 @@ class StartError(Exception):
 
 
 # The update types Briefbot handles; Telegram sends no others.
-ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.MY_CHAT_MEMBER]
+ALLOWED_UPDATES = [
+    Update.MESSAGE,
+    Update.CALLBACK_QUERY,
+    Update.MY_CHAT_MEMBER,
+    Update.INLINE_QUERY,
+]
 NEW_MESSAGES = filters.UpdateType.MESSAGE
 PRIVATE = NEW_MESSAGES & filters.ChatType.PRIVATE
 DIGEST_TICK_SECONDS = 60
@@ -69,6 +75,7 @@ def register_handlers(
     application.add_handler(CallbackQueryHandler(reading.button, pattern=CALLBACK_PATTERN))
     application.add_handler(CallbackQueryHandler(reading.button))  # foreign or stale data
     application.add_handler(ChatMemberHandler(membership.my_membership))
+    application.add_handler(InlineQueryHandler(inline.inline_query))
     application.add_handler(
         MessageHandler(NEW_MESSAGES & filters.StatusUpdate.MIGRATE, membership.migrated)
     )

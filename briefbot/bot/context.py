@@ -58,11 +58,11 @@ class BriefbotContext(CallbackContext[ExtBot[Any], dict[Any, Any], dict[Any, Any
         context = super().from_update(update, application)
         if isinstance(update, Update):
             context._turn = Turn(context.bot_data.services, update)
-            # The chat's choice (/language), else the user's language in a private chat.
+            # The chat's choice (/language), else the user's language (a private chat, or inline).
             chat, user = update.effective_chat, update.effective_user
-            private = chat is not None and chat.type == "private"
+            personal = chat is None or chat.type == "private"  # inline queries have no chat
             chosen = context.bot_data.intake.language_of(chat.id) if chat else None
-            own = user.language_code if user and private else None
+            own = user.language_code if user and personal else None
             i18n.use(i18n.locale_for(chosen or own))
         return context
 

@@ -460,6 +460,14 @@ def admins_text(configured: set[int], added: set[int]) -> str:
     return "\n".join(lines)
 
 
+def shared_article(article: Article, summary: str) -> str:
+    """An article as an inline query puts it in a chat: title, summary and source."""
+    lines = [f"<b>{escape(article.title)}</b>", escape(clip(summary, 3000))]
+    if article.url:
+        lines.append(f'<a href="{escape(article.url, quote=True)}">{_("Source")}</a>')
+    return "\n".join(lines)
+
+
 def search_usage() -> str:
     return _(
         'Use /search and the words to look for, for example /search bridge, or /search "new '

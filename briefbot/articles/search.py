@@ -30,7 +30,7 @@ MAX_GROUPS = 16
 MAX_WORD_CHARS = 64
 # PostgreSQL keeps positions up to 16,383; words beyond this many are left out of the index.
 MAX_INDEXED_WORDS = 16_000
-RANKED_WINDOW = 1_000
+RANKED_WINDOW = 500
 
 _UNSPACED = re.compile(
     r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u0e00-\u0e7f\U00020000-\U0002fa1f]"
@@ -184,10 +184,14 @@ class SearchIndex:
     def _find(self, session: Session, query: Query, limit: int, offset: int, every: bool) -> Hits:
         if self.dialect == "postgresql":
             match = "words @@ CAST(:q AS tsquery)"
+            # The matches come from the GIN index first (MATERIALIZED): left to itself, the
+            # planner may walk the primary key newest first and test every row instead.
             found = (
-                "SELECT article_id FROM (SELECT article_id, words FROM article_search "
-                f"WHERE {match} ORDER BY article_id DESC LIMIT :window) AS newest "
-                "ORDER BY ts_rank(words, CAST(:q AS tsquery)) DESC, article_id DESC "
+                "WITH hits AS MATERIALIZED "
+                f"(SELECT article_id FROM article_search WHERE {match}), "
+                "newest AS (SELECT article_id FROM hits ORDER BY article_id DESC LIMIT :window) "
+                "SELECT s.article_id FROM article_search AS s JOIN newest USING (article_id) "
+                "ORDER BY ts_rank(s.words, CAST(:q AS tsquery)) DESC, s.article_id DESC "
                 "LIMIT :limit OFFSET :offset"
             )
             counted = f"SELECT count(*) FROM article_search WHERE {match}"

@@ -183,6 +183,9 @@ class SearchIndex:
 
     def _find(self, session: Session, query: Query, limit: int, offset: int, every: bool) -> Hits:
         if self.dialect == "postgresql":
+            # A plan made for each query: psycopg prepares a statement run five times, and a
+            # generic plan, blind to how common the words are, may scan every row.
+            session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
             match = "words @@ CAST(:q AS tsquery)"
             # The matches come from the GIN index first (MATERIALIZED): left to itself, the
             # planner may walk the primary key newest first and test every row instead.

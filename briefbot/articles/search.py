@@ -183,9 +183,12 @@ class SearchIndex:
 
     def _find(self, session: Session, query: Query, limit: int, offset: int, every: bool) -> Hits:
         if self.dialect == "postgresql":
-            # A plan made for each query: psycopg prepares a statement run five times, and a
-            # generic plan, blind to how common the words are, may scan every row.
+            # A plan made for each query (psycopg prepares a statement run five times, and a
+            # generic plan is blind to how common the words are), and never a scan of every
+            # row: the planner counts `@@` as cheap, but each row's vector must be read from
+            # its TOAST storage, so below some 20,000 articles it would scan them all.
             session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+            session.execute(text("SET LOCAL enable_seqscan = off"))
             match = "words @@ CAST(:q AS tsquery)"
             # The matches come from the GIN index first (MATERIALIZED): left to itself, the
             # planner may walk the primary key newest first and test every row instead.

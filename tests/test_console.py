@@ -20,12 +20,15 @@ def test_console_session_reads_the_samples(database_url: str, summarizer):
         Services.open(settings, role="console", summarizer=summarizer),
         Console(file=output, width=200),
     )
-    lines = iter(["/start", "/summary", "/prev", "2", "/latest", "1", "/nonsense", "9", "quit"])
+    lines = iter(
+        ["/start", "/summary", "/prev", "2", "3", "/latest", "1", "/nonsense", "9", "quit"]
+    )
     asyncio.run(session.run(lambda _prompt: next(lines)))
     shown = output.getvalue()
     assert "Hi, I'm Briefbot" in shown
     assert "[1] ◀ Previous  [2] 📝 Get a summary  [3] Next ▶" in shown
     assert "min read" in shown
+    assert "🔗 https://t.me/share/url?url=https%3A%2F%2Ft.me%2Fbriefbot_console_bot" in shown
     assert "The 3 newest articles" in shown
     assert "I don't know /nonsense" in shown
     assert "No such button" in shown

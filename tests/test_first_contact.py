@@ -269,6 +269,7 @@ def test_only_the_update_types_the_bot_handles_are_asked_for(start_bot, api):
         "message",
         "callback_query",
         "my_chat_member",
+        "inline_query",
     ]
     edited = {"message_id": 1, "date": 0, "edit_date": 1, "chat": reader.chat, "text": "x"}
     ignored = api.push_update({"edited_message": edited})

@@ -234,6 +234,7 @@ def test_command_menu_registered(library, api):
         "next",
         "prev",
         "latest",
+        "search",
         "length",
         "digest",
         "subscribe",

@@ -148,17 +148,18 @@ class ConsoleSession:
             message["entities"] = entities
         return {"update_id": next(self._update_ids), "message": message}
 
-    def _button_update(self, index: int) -> dict[str, Any] | None:
+    def _button(self, index: int) -> dict[str, Any] | None:
         buttons = [button for row in self.request.last_keyboard for button in row]
-        if not 1 <= index <= len(buttons):
-            return None
+        return buttons[index - 1] if 1 <= index <= len(buttons) else None
+
+    def _button_update(self, button: dict[str, Any]) -> dict[str, Any]:
         return {
             "update_id": next(self._update_ids),
             "callback_query": {
                 "id": str(next(self._message_ids)),
                 "from": USER,
                 "chat_instance": "console",
-                "data": buttons[index - 1]["callback_data"],
+                "data": button["callback_data"],
                 "message": {
                     "message_id": 1,
                     "date": int(time.time()),
@@ -173,10 +174,16 @@ class ConsoleSession:
         line = line.strip()
         if not line:
             return
-        data = self._button_update(int(line)) if line.isdigit() else self._message_update(line)
-        if data is None:
+        if not line.isdigit():
+            data = self._message_update(line)
+        elif (button := self._button(int(line))) is None:
             self.console.print("[yellow]No such button.[/]")
             return
+        elif "url" in button:  # a link (the source, Share): Telegram would open it
+            self.console.print(f"🔗 {button['url']}", markup=False)
+            return
+        else:
+            data = self._button_update(button)
         await self.application.process_update(Update.de_json(data, self.application.bot))
 
     async def run(self, read_line: Callable[[str], str] = input) -> None:

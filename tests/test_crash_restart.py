@@ -196,7 +196,12 @@ def test_kill_at_random_points_and_restart_loses_and_repeats_nothing(
         # A last, clean life: it must finish everything the killed ones left.
         process = _start(env, tmp_path, api)
         try:
-            _wait_until(lambda: _all_handled(store, ledger), 240, "every update handled")
+            _wait_until(
+                lambda: _all_handled(store, ledger),
+                240,
+                "every update handled",
+                lambda: _unhandled(store, ledger, seed),
+            )
             _wait_until(lambda: _all_summarized(store), 240, "every summary")
             _wait_until(
                 lambda: _all_digests_settled(store, ledger),
@@ -270,6 +275,16 @@ def _all_handled(store: Store, ledger: Ledger) -> bool:
             )
         )
     return done == len(ledger.update_ids)
+
+
+def _unhandled(store: Store, ledger: Ledger, seed: int) -> str:
+    with store.db.transaction() as session:
+        rows = session.execute(
+            select(UpdateRow.update_id, UpdateRow.state, UpdateRow.attempts).where(
+                UpdateRow.update_id.in_(ledger.update_ids), UpdateRow.state != "done"
+            )
+        ).all()
+    return f"(seed {seed}): {[tuple(row) for row in rows]}, kills {ledger.kills}"
 
 
 def _all_summarized(store: Store) -> bool:

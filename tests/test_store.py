@@ -230,7 +230,7 @@ def test_ids_beyond_the_schema_range_are_simply_not_found(store: Store):
     assert store.library.page(huge) == []
 
 
-def test_a_takeover_counts_an_attempt_only_for_the_update_each_chat_had_in_hand(store: Store):
+def test_attempts_count_only_lives_that_may_have_had_the_update_in_hand(store: Store):
     from sqlalchemy import select, update
 
     from briefbot.coordination.inbox import MAX_UPDATE_ATTEMPTS
@@ -261,7 +261,12 @@ def test_a_takeover_counts_an_attempt_only_for_the_update_each_chat_had_in_hand(
         4: ("received", 1),
     }
     store.inbox.done(4)
+    for _ in range(3):  # lives stopped (a deploy, kill -9) before they reached update 1
+        crash()
+        store.inbox.take_over()
+    assert attempts()[1] == ("received", 1)
     for _ in range(MAX_UPDATE_ATTEMPTS - 1):  # update 1 keeps stopping the process
+        store.inbox.begin_again(1)
         crash()
         store.inbox.take_over()
     assert attempts()[1] == ("failed", MAX_UPDATE_ATTEMPTS)

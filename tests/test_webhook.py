@@ -8,6 +8,8 @@ import urllib.error
 import urllib.request
 from typing import Any
 
+from briefbot.chats import ChatRef
+from briefbot.coordination.schema import UpdateRow
 from tests.botapi import FakeBotApi
 from tests.conftest import ARTICLE_TEXT, READER_ID, Store, Talk, texts
 
@@ -97,16 +99,22 @@ def test_updates_stored_before_a_restart_are_handled_after_it(
     start_bot, api: FakeBotApi, settings_factory
 ):
     # An update stored in the inbox but never handled (the process died right after
-    # answering 200) is handled by the next start, once.
+    # answering 200) is handled by the next start, once, in the chat's language.
     bot = start_bot(webhook=True)
     bot.stop()
     reader = api.private_chat(READER_ID)
     store = Store.open(settings_factory().database_url)
+    store.chats.touch(ChatRef(READER_ID, "private"))
+    store.chats.set_language(READER_ID, "ru")
     store.inbox.record([command_update(4242001, 8, reader, "/help")])
     store.close()
     mark = api.mark()
-    start_bot(webhook=True)
+    bot = start_bot(webhook=True)
     [reply] = api.wait_for(mark, "sendMessage", chat_id=READER_ID)
-    assert "/summary" in texts([reply])[0]
+    assert "/summary" in texts([reply])[0] and "Что я умею" in texts([reply])[0]
     time.sleep(1.0)
     assert len(api.calls_since(mark, "sendMessage")) == 1
+    # Two lives may have had it in hand: the one that stopped, and the one that handled it.
+    with bot.services.db.transaction() as session:
+        row = session.get(UpdateRow, 4242001)
+        assert row is not None and (row.state, row.attempts) == ("done", 2)

@@ -143,7 +143,7 @@ def build_application(
         ApplicationBuilder()
         .bot(bot)
         .context_types(CONTEXT_TYPES)
-        .concurrent_updates(ChatOrderProcessor(answers, bot.intake))
+        .concurrent_updates(ChatOrderProcessor(answers, intake))
     )
     if not polling:
         builder = builder.updater(None)
@@ -226,11 +226,9 @@ async def _refresh_admins(application: BriefbotApp) -> None:
 async def _take_over_updates(application: BriefbotApp) -> None:
     """Queue the stored updates nobody finished: this instance's before a restart, and those
     a stopped instance left behind."""
-    services = application.bot_data.services
-    for payload in await services.db.run(services.inbox.take_over):
-        update = Update.de_json(payload, application.bot)
-        if update is not None:
-            application.update_queue.put_nowait(update)
+    data = application.bot_data
+    for update in await data.services.db.run(data.intake.take_over):
+        application.update_queue.put_nowait(update)
 
 
 async def coordinate(context: BriefbotContext) -> None:

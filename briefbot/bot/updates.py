@@ -25,6 +25,7 @@ from briefbot.bot import views
 from briefbot.bot.ratelimit import Buckets
 from briefbot.chats import Chats
 from briefbot.coordination import Inbox
+from briefbot.coordination.inbox import chat_of
 from briefbot.database import StoreError
 
 logger = logging.getLogger(__name__)
@@ -80,6 +81,7 @@ class Intake:
         self._skip: set[int] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._languages: dict[int, str] = {}
+        self._replayed: set[int] = set()
 
     def language_of(self, chat_id: int) -> str | None:
         """The language the chat chose, as read with its latest batch (None: none chosen)."""
@@ -91,6 +93,29 @@ class Intake:
         else:
             self._languages[chat_id] = language
 
+    def take_over(self) -> list[Update]:
+        """The stored updates nobody finished (see Inbox.take_over), with their chats'
+        languages, in one transaction; each is counted an attempt as it begins (`begin`)."""
+        with self.inbox.db.transaction() as session:
+            payloads = self.inbox.take_over(session=session)
+            chat_ids = {chat for p in payloads if (chat := chat_of(p)) is not None}
+            chosen = self.chats.languages(chat_ids, session)
+        for chat_id in chat_ids:
+            self.chose_language(chat_id, chosen.get(chat_id))
+        updates = [u for p in payloads if (u := Update.de_json(p, self.bot)) is not None]
+        self._replayed.update(u.update_id for u in updates)
+        return updates
+
+    async def begin(self, update: Update) -> None:
+        """Called as each update's handling begins: a taken-over one counts an attempt."""
+        if update.update_id not in self._replayed:
+            return
+        self._replayed.discard(update.update_id)
+        try:
+            await self.inbox.db.run(self.inbox.begin_again, update.update_id)
+        except StoreError as exc:
+            logger.error("Update %d: its attempt not counted: %s", update.update_id, exc)
+
     def _record(self, updates: Sequence[Update], dropped: set[int]) -> set[int]:
         chat_ids = {u.effective_chat.id for u in updates if u.effective_chat is not None}
         with self.inbox.db.transaction() as session:
@@ -100,8 +125,9 @@ class Intake:
             self.chose_language(chat_id, chosen.get(chat_id))
         return new
 
-    async def accept(self, updates: Sequence[Update]) -> list[Update]:
-        """Store a batch; returns the updates to handle (new and admitted, in order)."""
+    async def accept(self, updates: Sequence[Update], *, polled: bool = False) -> list[Update]:
+        """Store a batch; returns the updates to handle (new and admitted, in order). The
+        others of a `polled` batch are skipped when the Updater queues them (`should_skip`)."""
         now = time.monotonic()
         dropped: set[int] = set()
         for update in updates:
@@ -119,7 +145,8 @@ class Intake:
             # is wrong, which beats silence while the disk is full.
             logger.error("%d updates handled without a stored copy: %s", len(updates), exc)
             new = {u.update_id for u in updates} - dropped
-        self._skip.update(u.update_id for u in updates if u.update_id not in new)
+        if polled:
+            self._skip.update(u.update_id for u in updates if u.update_id not in new)
         return [u for u in updates if u.update_id in new]
 
     def should_skip(self, update: Update) -> bool:
@@ -168,7 +195,7 @@ class IntakeBot(ExtBot[Any]):
     async def get_updates(self, *args: Any, **kwargs: Any) -> tuple[Update, ...]:
         updates = await super().get_updates(*args, **kwargs)
         if updates and self._intake is not None:
-            await self._intake.accept(updates)
+            await self._intake.accept(updates, polled=True)
         return updates
 
 
@@ -224,7 +251,8 @@ class ChatOrderProcessor(BaseUpdateProcessor):
     """Different chats are served concurrently; one chat's updates run one after another, so
     two quick taps on "Next ▶" never start from the same article.
 
-    A polled update the intake refused (a flood) or has seen before is skipped here.
+    A polled update the intake refused (a flood) or has seen before is skipped here; a
+    taken-over one counts an attempt as it begins.
     """
 
     def __init__(
@@ -252,6 +280,8 @@ class ChatOrderProcessor(BaseUpdateProcessor):
         self._waiting[chat.id] = self._waiting.get(chat.id, 0) + 1
         try:
             async with lock:
+                if isinstance(update, Update) and self.intake is not None:
+                    await self.intake.begin(update)
                 await coroutine
         finally:
             self._waiting[chat.id] -= 1

@@ -100,25 +100,32 @@ class Inbox:
                 .values(state=UpdateState.DONE, updated_at=utcnow())
             )
 
-    def take_over(self, limit: int = 500) -> list[dict[str, Any]]:
+    def take_over(self, limit: int = 500, session: Session | None = None) -> list[dict[str, Any]]:
         """Updates left unhandled by an instance that stopped (this one before a restart
         included), now owned by this instance; each is taken by one instance only.
 
-        A chat's updates are handled one after another, so when an instance stopped, only the
-        first unhandled update of each chat can have been in hand: that one counts an attempt,
-        and one that reaches MAX_UPDATE_ATTEMPTS (it keeps stopping the process) is given up.
+        An attempt counts each life that may have had the update in hand when it stopped; one
+        that reaches MAX_UPDATE_ATTEMPTS (it keeps stopping the process) is given up. A fresh
+        update's handling writes nothing before the end, so when its instance stopped, the
+        first unhandled update of each chat (a chat's updates run one after another) counts an
+        attempt here, once. A taken-over update counts its attempts as it begins
+        (`begin_again`), so lives that stop before they reach it count none.
         """
         orphaned = self.instances.orphaned(UpdateRow.owner)
         waiting = (UpdateRow.state == UpdateState.RECEIVED) & orphaned
         heads = select(func.min(UpdateRow.update_id)).where(waiting).group_by(UpdateRow.chat_id)
-        with self.db.transaction() as session:
-            session.execute(
+        with self.db.transaction(session) as s:
+            s.execute(
                 update(UpdateRow)
-                .where(UpdateRow.update_id.in_(heads.scalar_subquery()), waiting)
-                .values(attempts=UpdateRow.attempts + 1)
+                .where(
+                    UpdateRow.update_id.in_(heads.scalar_subquery()),
+                    waiting,
+                    UpdateRow.attempts == 0,
+                )
+                .values(attempts=1)
             )
             failed = self.db.changed(
-                session,
+                s,
                 update(UpdateRow)
                 .where(waiting, UpdateRow.attempts >= MAX_UPDATE_ATTEMPTS)
                 .values(state=UpdateState.FAILED, updated_at=utcnow()),
@@ -126,7 +133,7 @@ class Inbox:
             if failed:
                 logger.error("Gave up on %d updates that stopped the bot repeatedly", failed)
             wanted = select(UpdateRow.update_id).where(waiting).order_by(UpdateRow.update_id)
-            payloads = session.scalars(
+            payloads = s.scalars(
                 update(UpdateRow)
                 .where(UpdateRow.update_id.in_(wanted.limit(limit).scalar_subquery()), waiting)
                 .values(owner=self.instances.id, updated_at=utcnow())
@@ -136,6 +143,15 @@ class Inbox:
         if updates:
             logger.info("Taking over %d stored updates that were not handled", len(updates))
         return updates
+
+    def begin_again(self, update_id: int) -> None:
+        """A taken-over update is about to be handled: one more attempt (see take_over)."""
+        with self.db.transaction() as s:
+            s.execute(
+                update(table_of(UpdateRow))
+                .where(UpdateRow.update_id == update_id)
+                .values(attempts=UpdateRow.attempts + 1, updated_at=utcnow())
+            )
 
     def prune(self, older_than: timedelta = timedelta(days=2)) -> int:
         cutoff = utcnow() - older_than

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from briefbot.articles import Feeds, Library, TextLimits
+from briefbot.articles.meaning import Encode, EncoderUnavailable, Meanings
 from briefbot.chats import Admins, Chats, Deliveries
 from briefbot.config import ModelSettings, Settings
 from briefbot.coordination import Inbox, Instances, SummaryJobs
 from briefbot.database import Database, StoreError
-from briefbot.models import ModelOwner, Summarizer, load_summarizer
+from briefbot.models import ModelLoadError, ModelOwner, Summarizer, load_summarizer
+from briefbot.models.embedded import EmbeddedSummarizer, SentenceEncoder, bundled_model_path
 from briefbot.summaries import BackgroundSummaries, SummaryService
 
 logger = logging.getLogger(__name__)
@@ -29,6 +33,22 @@ def load_model(settings: ModelSettings, spec: str | None = None) -> Summarizer:
     )
 
 
+def encoder_loader(settings: ModelSettings, owner: ModelOwner | None) -> Callable[[], Encode]:
+    """The sentence encoder for articles' meanings: the embedded summarizer's when it is the
+    model, else the same bundled model loaded on first use; raises EncoderUnavailable."""
+
+    def load() -> Encode:
+        summarizer = owner.summarizer if owner is not None else None
+        if isinstance(summarizer, EmbeddedSummarizer):
+            return summarizer.encoder.encode
+        try:
+            return SentenceEncoder(bundled_model_path(), threads=settings.model_threads).encode
+        except ModelLoadError as exc:
+            raise EncoderUnavailable(str(exc)) from exc
+
+    return load
+
+
 @dataclass(slots=True)
 class Services:
     settings: Settings
@@ -42,8 +62,11 @@ class Services:
     inbox: Inbox
     jobs: SummaryJobs
     summaries: SummaryService
+    meanings: Meanings
     owner: ModelOwner | None = None
     background: BackgroundSummaries | None = None
+    # Set when an article is stored: its vector is wanted (see bot.app.fill_vectors).
+    vectors_wanted: asyncio.Event = field(default_factory=asyncio.Event)
 
     @classmethod
     def open(
@@ -85,11 +108,13 @@ class Services:
             inbox=Inbox(db, instances),
             jobs=jobs,
             summaries=summaries,
+            meanings=Meanings(db, library, encoder_loader(settings, owner)),
             owner=owner,
             background=background,
         )
 
     def article_added(self) -> None:
+        self.vectors_wanted.set()
         if self.background is not None:
             self.background.notify()
 

@@ -129,11 +129,17 @@ def test_the_card_moves_forward_and_never_offers_the_same_thing(library, reader,
         "📤 Share",
         "Next ▶",
         "➕ Longer summary",
+        "🧭 Related",
     ]
     standard = edit.params["text"].split("\n\n", 1)[1]
 
     [edit] = reader.press(message_id, encode(Action.LONG, article.id), "editMessageText")
-    assert [label for label, _ in buttons(edit)] == ["◀ Previous", "📤 Share", "Next ▶"]
+    assert [label for label, _ in buttons(edit)] == [
+        "◀ Previous",
+        "📤 Share",
+        "Next ▶",
+        "🧭 Related",
+    ]
     assert len(edit.params["text"].split("\n\n", 1)[1]) > len(standard)
 
     # Pressed again (a stale button, or a double tap): a notice, and no edit at all.
@@ -156,6 +162,7 @@ def test_an_article_with_a_source_offers_it_on_the_summary_card(start_bot, reade
         "Next ▶",
         "➕ Longer summary",
         "🔗 Read the article",
+        "🧭 Related",
     ]
     markup = card.params["reply_markup"]["inline_keyboard"]
     assert markup[1][1]["url"] == "https://news.example.org/a"

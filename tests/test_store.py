@@ -28,7 +28,7 @@ def test_schema_is_migrated_once(database_url: str, store: Store):
         if store.db.dialect == "sqlite":
             assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert (
-            connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0010"
+            connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0011"
         )
     again = Store.open(database_url)
     assert again.library.count() == 0

@@ -72,6 +72,7 @@ def test_a_command_shows_the_summary_growing_then_the_card(streaming_bot, api, s
         "📤 Share",
         "Next ▶",
         "➕ Longer summary",
+        "🧭 Related",
     ]
     assert SUMMARY in final.params["text"] and WRITING not in final.params["text"]
     assert len(api.calls_since(mark, "sendMessage")) == 1

@@ -67,6 +67,7 @@ class SearchPage:
     articles: list[Article]  # this page, best first
     total: int  # how many articles match in all
     every_word: bool  # False: none held every word; these hold some
+    by_meaning: bool = False  # True: none held any word; these are nearest in meaning
 
 
 class Library:
@@ -165,17 +166,6 @@ class Library:
             )
             return [record(Article, row) for row in rows]
 
-    def after(self, article_id: int, limit: int) -> list[Article]:
-        """Articles stored after `article_id`, newest first."""
-        with self.db.transaction() as session:
-            rows = session.scalars(
-                select(ArticleRow)
-                .where(ArticleRow.id > article_id)
-                .order_by(ArticleRow.id.desc())
-                .limit(limit)
-            )
-            return [record(Article, row) for row in rows]
-
     def neighbour(
         self, article_id: int, direction: Direction, session: Session | None = None
     ) -> Article | None:
@@ -189,6 +179,31 @@ class Library:
         with self.db.transaction(session) as s:
             row = s.scalar(query.limit(1))
             return record(Article, row) if row else None
+
+    def newest_ids_after(self, article_id: int, limit: int) -> list[int]:
+        """The ids of the newest `limit` articles stored after `article_id`, newest first."""
+        with self.db.transaction() as session:
+            return list(
+                session.scalars(
+                    select(ArticleRow.id)
+                    .where(ArticleRow.id > article_id)
+                    .order_by(ArticleRow.id.desc())
+                    .limit(limit)
+                )
+            )
+
+    def ids_beyond(
+        self, article_id: int, direction: Direction, limit: int, session: Session | None = None
+    ) -> list[int]:
+        """The ids of the `limit` articles after `article_id` ("next": newer, oldest first)
+        or before it ("prev": older, newest first)."""
+        query = select(ArticleRow.id)
+        if direction == "next":
+            query = query.where(ArticleRow.id > article_id).order_by(ArticleRow.id.asc())
+        else:
+            query = query.where(ArticleRow.id < article_id).order_by(ArticleRow.id.desc())
+        with self.db.transaction(session) as s:
+            return list(s.scalars(query.limit(limit)))
 
     def newest_id(self, session: Session | None = None) -> int:
         with self.db.transaction(session) as s:

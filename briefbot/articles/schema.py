@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Integer, String, Text
+from sqlalchemy import BigInteger, ForeignKey, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from briefbot.database import Base, UtcDateTime, utcnow
@@ -24,6 +24,18 @@ class ArticleRow(Base):
     author: Mapped[str | None] = mapped_column(String(256))
     published: Mapped[str | None] = mapped_column(String(32))
     language: Mapped[str | None] = mapped_column(String(8))
+
+
+class ArticleVectorRow(Base):
+    """An article's vector (briefbot.articles.meaning), float16, with the encoder that made it."""
+
+    __tablename__ = "article_vectors"
+
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True
+    )
+    encoder: Mapped[str] = mapped_column(String(64))
+    vector: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class SummaryRow(Base):

@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import text
+from sqlalchemy import bindparam, text
 from sqlalchemy.orm import Session
 
 MAX_QUERY_CHARS = 256
@@ -214,3 +215,21 @@ class SearchIndex:
         ids = list(session.scalars(text(found), window))
         total = int(session.scalar(text(counted), {"q": value}) or 0)
         return Hits([int(i) for i in ids], total, every_word=every)
+
+    def among(self, session: Session, query: Query, article_ids: Sequence[int]) -> set[int]:
+        """Which of these articles hold every word and phrase of the query."""
+        if not query or not article_ids:
+            return set()
+        if self.dialect == "postgresql":
+            statement = text(
+                "SELECT article_id FROM article_search "
+                "WHERE article_id IN :ids AND words @@ CAST(:q AS tsquery)"
+            )
+            value = _tsquery(query, every=True)
+        else:
+            statement = text(
+                "SELECT rowid FROM article_search WHERE article_search MATCH :q AND rowid IN :ids"
+            )
+            value = _fts5(query, every=True)
+        statement = statement.bindparams(bindparam("ids", expanding=True))
+        return {int(i) for i in session.scalars(statement, {"q": value, "ids": list(article_ids)})}

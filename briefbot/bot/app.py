@@ -25,6 +25,7 @@ from telegram.ext import (
 from telegram.request import BaseRequest, HTTPXRequest
 
 from briefbot.articles.importer import load_samples_if_empty
+from briefbot.articles.meaning import EncoderUnavailable
 from briefbot.bot.access import AdminAccess
 from briefbot.bot.callbacks import CALLBACK_PATTERN
 from briefbot.bot.commands import CommandTable, Who
@@ -57,6 +58,7 @@ NEW_MESSAGES = filters.UpdateType.MESSAGE
 PRIVATE = NEW_MESSAGES & filters.ChatType.PRIVATE
 DIGEST_TICK_SECONDS = 60
 PRUNE_SECONDS = 3600.0
+VECTOR_IDLE_SECONDS = 60.0
 # The last group: after the handler (or the error handler), the update's changes are written.
 FINISH_GROUP = 1
 
@@ -193,6 +195,7 @@ async def start_services(application: BriefbotApp) -> None:
     if services.background is not None:
         data.tasks.append(asyncio.create_task(services.background.run_forever(), name="summaries"))
     data.tasks.append(asyncio.create_task(data.commands.register_menus(application), name="menus"))
+    data.tasks.append(asyncio.create_task(fill_vectors(services), name="vectors"))
     count = await services.db.run(services.library.count)
     logger.info(
         "Briefbot @%s ready: %s, model %s",
@@ -229,6 +232,21 @@ async def _take_over_updates(application: BriefbotApp) -> None:
     data = application.bot_data
     for update in await data.services.db.run(data.intake.take_over):
         application.update_queue.put_nowait(update)
+
+
+async def fill_vectors(services: Services) -> None:
+    """Articles' vectors (briefbot.articles.meaning), a batch at a time, until each article
+    has one; then as articles are stored."""
+    while True:
+        services.vectors_wanted.clear()
+        try:
+            filled = await services.db.run(services.meanings.fill)
+        except (StoreError, EncoderUnavailable) as exc:
+            logger.error("Article vectors not made this round: %s", exc)
+            filled = 0
+        if not filled:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(services.vectors_wanted.wait(), VECTOR_IDLE_SECONDS)
 
 
 async def coordinate(context: BriefbotContext) -> None:

@@ -17,10 +17,11 @@ class Action(StrEnum):
     KEEP = "k"  # admin cancelled a deletion
     PAGE = "g"  # /articles page number (the number is a page, not an article)
     FOUND = "f"  # a page of the chat's last /search results (the number is a page)
+    RELATED = "r"  # the articles nearest in meaning to this one
 
 
 ADMIN_ACTIONS = frozenset({Action.DELETE, Action.KEEP, Action.PAGE})
-_PATTERN = re.compile(r"^a1:([pnslodkgf]):(\d{1,12})$")
+_PATTERN = re.compile(r"^a1:([pnslodkgfr]):(\d{1,12})$")
 CALLBACK_PATTERN = r"^a1:"
 
 

@@ -96,6 +96,7 @@ def article_card(
         offers.append(_button(_("➕ Longer summary"), Action.LONG, article.id))
     if article.url:
         offers.append(InlineKeyboardButton(_("🔗 Read the article"), url=article.url))
+    offers.append(_button(_("🧭 Related"), Action.RELATED, article.id))
     moves = [previous, following]
     if bot_username:
         moves.insert(1, InlineKeyboardButton(_("📤 Share"), url=share_url(article, bot_username)))
@@ -151,6 +152,17 @@ def latest_list(articles: list[Article]) -> Card:
     return Card(text, InlineKeyboardMarkup(buttons))
 
 
+def related_list(article: Article, related: list[Article]) -> Card:
+    """The articles nearest in meaning to `article`, one button each."""
+    title = escape(clip(article.title, 120))
+    if not related:
+        text = i18n.fill("🧭 Nothing close to <b>{title}</b> in the library yet.", title=title)
+        return Card(text)
+    buttons = [[_button(_button_title(a), Action.OPEN, a.id)] for a in related]
+    head = i18n.fill("🧭 <b>Related to {title}</b>", title=title)
+    return Card(head, InlineKeyboardMarkup(buttons))
+
+
 def articles_page(articles: list[Article], page: int, total: int) -> Card:
     pages = max(1, -(-total // ARTICLES_PAGE_SIZE))
     lines = [
@@ -203,7 +215,10 @@ def search_results(query: str, page: int, found: SearchPage) -> Card:
     ).format(query=shown, count=number(found.total))
     if pages > 1:
         head += i18n.fill(" · page {page} of {pages}", page=page + 1, pages=pages)
-    if not found.every_word:
+    if found.by_meaning:
+        head += "\n<i>" + _("No article holds these words; these are the closest in meaning.")
+        head += "</i>"
+    elif not found.every_word:
         head += "\n<i>" + _("No article holds every word; these hold some of them.") + "</i>"
     rows = [[_button(_button_title(a), Action.OPEN, a.id)] for a in found.articles]
     moves = []

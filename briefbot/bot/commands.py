@@ -16,7 +16,7 @@ from telegram.ext import Application
 
 from briefbot.bot import i18n
 from briefbot.bot.context import BotData, BriefbotContext
-from briefbot.bot.handlers import feeds, library, manage, reading, settings
+from briefbot.bot.handlers import feeds, library, manage, reading, settings, topics
 from briefbot.bot.i18n import N_, _
 
 logger = logging.getLogger(__name__)
@@ -65,6 +65,12 @@ COMMANDS: tuple[Command, ...] = (
         reading.search,
         N_("Search the articles"),
         N_('Search the articles: /search words, or /search "a phrase"'),
+    ),
+    _anyone(
+        "topics",
+        topics.topics_command,
+        N_("Topics your digests keep to"),
+        N_("Topics: /topics add WORDS, /topics mute WORDS, /topics remove N, /topics only on"),
     ),
     _anyone(
         "length",

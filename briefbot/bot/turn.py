@@ -11,16 +11,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from sqlalchemy.orm import Session
 from telegram import Update
 
-from briefbot.articles import Article
+from briefbot.articles import Article, Direction
+from briefbot.articles.meaning import Topic
 from briefbot.bot import i18n
-from briefbot.chats import ChatRef, ChatState
+from briefbot.chats import ChatRef, ChatState, ChatTopic
 from briefbot.models import SummaryLength
 from briefbot.services import Services
 from briefbot.summaries import SummaryUnavailable, summary_form
 
 Step = Literal["here", "next", "prev"]
+# /next and /prev within a chat's topics look at this many articles at most, so many at a time.
+TOPIC_SCAN = 2_000
+TOPIC_WINDOW = 100
 
 
 def chat_length(chat: ChatState) -> SummaryLength:
@@ -111,7 +116,13 @@ class Turn:
                 base = newest[0] if newest else None
             article = base
             if base is not None and target.step != "here":
-                article = library.neighbour(base.id, target.step, session)
+                topics = (
+                    self.services.chats.topics(chat.chat_id, session) if chat.follow_topics else []
+                )
+                if topics:
+                    article = self._neighbour_on(topics, base.id, target.step, session)
+                else:
+                    article = library.neighbour(base.id, target.step, session)
             length = length or chat_length(chat)
             cached = None
             if article is not None and model is not None:
@@ -119,6 +130,24 @@ class Turn:
                 form = summary_form(length, self.services.summaries.translation(article, reader))
                 cached = library.summary(article.content_hash, model, form, session)
             return ArticleView(chat, base, article, length, cached)
+
+    def _neighbour_on(
+        self, topics: list[ChatTopic], base_id: int, step: Direction, session: Session
+    ) -> Article | None:
+        """The nearest article that way that the chat's topics let through (looking at up
+        to TOPIC_SCAN articles)."""
+        follow = [Topic.stored(t.words, t.vector) for t in topics if not t.muted]
+        mute = [Topic.stored(t.words, t.vector) for t in topics if t.muted]
+        library, at = self.services.library, base_id
+        for _ in range(TOPIC_SCAN // TOPIC_WINDOW):
+            ids = library.ids_beyond(at, step, TOPIC_WINDOW, session)
+            if not ids:
+                return None
+            kept = self.services.meanings.keep(follow, mute, ids, session)
+            if kept:
+                return library.get(kept[0], session)
+            at = ids[-1]
+        return None
 
     def move_to(self, article_id: int) -> None:
         """Make `article_id` the chat's current article when the update is done."""

@@ -21,7 +21,7 @@ from briefbot.bot.i18n import (
     ngettext,
     number,
 )
-from briefbot.chats import ChatState, Days, DigestRun, DigestSchedule
+from briefbot.chats import ChatState, ChatTopic, Days, DigestRun, DigestSchedule
 from briefbot.coordination import SummaryFailure
 
 
@@ -601,3 +601,67 @@ def summary_failed(failure: SummaryFailure, *, show_reason: bool = False) -> str
             + "</i>"
         )
     return text
+
+
+# -- /topics -------------------------------------------------------------------------------
+
+
+def topics_usage() -> str:
+    return _(
+        "Topics keep your digests to what you care about:\n"
+        "/topics add climate change - only articles about it (by its words or their meaning)\n"
+        "/topics mute football - leave such articles out\n"
+        "/topics remove 2 - forget topic 2\n"
+        "/topics only on - /next and /prev keep to your topics too (/topics only off: all)"
+    )
+
+
+def topics_list(topics: Sequence[ChatTopic], only: bool) -> str:
+    if not topics:
+        return (
+            _("🏷 This chat follows no topics: digests hold every new article.")
+            + "\n\n"
+            + (topics_usage())
+        )
+    lines = [_("🏷 <b>Topics of this chat</b>")]
+    for at, topic in enumerate(topics, start=1):
+        words = escape(topic.words)
+        if topic.muted:
+            lines.append(fill("{number}. 🔇 {words} (muted)", number=at, words=words))
+        else:
+            lines.append(f"{number(at)}. {words}")
+    if only:
+        lines.append(_("/next and /prev keep to these topics (/topics only off: all articles)."))
+    else:
+        lines.append(_("/next and /prev show every article (/topics only on: keep to these)."))
+    return "\n".join(lines)
+
+
+def topic_added(topic: ChatTopic) -> str:
+    words = escape(topic.words)
+    if topic.muted:
+        return fill("🔇 Muted “{words}”: digests leave out the articles it matches.", words=words)
+    return fill(
+        "✅ Following “{words}”: digests hold only the articles your topics match.", words=words
+    )
+
+
+def topic_removed(topic: ChatTopic) -> str:
+    return fill("🗑 Topic “{words}” removed.", words=escape(topic.words))
+
+
+def no_such_topic(given: str) -> str:
+    return fill(
+        "There is no topic “{given}”. /topics lists them with their numbers.",
+        given=escape(given[:32]),
+    )
+
+
+def too_many_topics() -> str:
+    return _("This chat has 20 topics, the most it may have. /topics remove N makes room.")
+
+
+def topics_only(on: bool) -> str:
+    if on:
+        return _("✅ /next and /prev now keep to this chat's topics.")
+    return _("✅ /next and /prev now show every article.")

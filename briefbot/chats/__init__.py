@@ -3,7 +3,7 @@ and the bot's admins."""
 
 from briefbot.chats.chats import Admins, Chats
 from briefbot.chats.deliveries import NOT_SENT_AGAIN, ClaimEntry, Deliveries, DeliveryState
-from briefbot.chats.records import ChatRef, ChatState, Delivery, DigestRun
+from briefbot.chats.records import ChatRef, ChatState, ChatTopic, Delivery, DigestRun
 from briefbot.chats.schedule import Days, DigestSchedule, schedule_for
 
 __all__ = [
@@ -11,6 +11,7 @@ __all__ = [
     "Admins",
     "ChatRef",
     "ChatState",
+    "ChatTopic",
     "Chats",
     "ClaimEntry",
     "Days",

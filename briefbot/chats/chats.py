@@ -16,8 +16,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from briefbot.articles import Library
-from briefbot.chats.records import ChatRef, ChatState
-from briefbot.chats.schema import AdminRow, ChatRow, DigestDeliveryRow
+from briefbot.chats.records import ChatRef, ChatState, ChatTopic
+from briefbot.chats.schema import AdminRow, ChatRow, ChatTopicRow, DigestDeliveryRow
 from briefbot.database import Database, record, table_of, utcnow
 
 logger = logging.getLogger(__name__)
@@ -36,7 +36,11 @@ _CARRIED = (
     "summary_length",
     "schedule_changed_at",
     "digest_watermark",
+    "language",
+    "follow_topics",
 )
+MAX_TOPICS = 20
+MAX_TOPIC_CHARS = 100
 
 
 class Chats:
@@ -85,6 +89,65 @@ class Chats:
             row.language = language
             session.flush()
             return record(ChatState, row)
+
+    # -- topics -----------------------------------------------------------------------------
+
+    def topics(self, chat_id: int, session: Session | None = None) -> list[ChatTopic]:
+        """The chat's topics, followed and muted, in the order added (/topics numbers them)."""
+        return self.topics_of([chat_id], session).get(chat_id, [])
+
+    def topics_of(
+        self, chat_ids: Iterable[int], session: Session | None = None
+    ) -> dict[int, list[ChatTopic]]:
+        wanted = list(chat_ids)
+        found: dict[int, list[ChatTopic]] = {}
+        if not wanted:
+            return found
+        with self.db.transaction(session) as s:
+            rows = s.scalars(
+                select(ChatTopicRow)
+                .where(ChatTopicRow.chat_id.in_(wanted))
+                .order_by(ChatTopicRow.id)
+            )
+            for row in rows:
+                found.setdefault(row.chat_id, []).append(record(ChatTopic, row))
+        return found
+
+    def add_topic(
+        self, ref: ChatRef, words: str, *, muted: bool, vector: bytes | None
+    ) -> ChatTopic | None:
+        """Add a topic (the same words again change whether they are muted); None when the
+        chat has MAX_TOPICS already."""
+        words = words[:MAX_TOPIC_CHARS]
+        with self.db.transaction() as session:
+            self.touch(ref, session)
+            rows = list(
+                session.scalars(select(ChatTopicRow).where(ChatTopicRow.chat_id == ref.chat_id))
+            )
+            same = next((r for r in rows if r.words.casefold() == words.casefold()), None)
+            if same is None:
+                if len(rows) >= MAX_TOPICS:
+                    return None
+                same = ChatTopicRow(chat_id=ref.chat_id, words=words)
+                session.add(same)
+            same.muted, same.vector = muted, vector
+            session.flush()
+            return record(ChatTopic, same)
+
+    def remove_topic(self, chat_id: int, topic_id: int) -> ChatTopic | None:
+        with self.db.transaction() as session:
+            row = session.get(ChatTopicRow, topic_id)
+            if row is None or row.chat_id != chat_id:
+                return None
+            session.delete(row)
+            return record(ChatTopic, row)
+
+    def set_follow_topics(self, ref: ChatRef, follow: bool) -> None:
+        with self.db.transaction() as session:
+            self.touch(ref, session)
+            session.execute(
+                update(ChatRow).where(ChatRow.chat_id == ref.chat_id).values(follow_topics=follow)
+            )
 
     def set_last_search(self, chat_id: int, query: str) -> None:
         with self.db.transaction() as session:
@@ -223,6 +286,10 @@ class Chats:
             for name in _CARRIED:
                 setattr(new, name, getattr(old, name))
             new.kind = "supergroup"
+            session.flush()
+            session.execute(
+                update(ChatTopicRow).where(ChatTopicRow.chat_id == old_id).values(chat_id=new_id)
+            )
             session.delete(old)
             taken = select(DigestDeliveryRow.digest_date).where(
                 DigestDeliveryRow.chat_id == new_id

@@ -33,6 +33,7 @@ class ChatState:
     language: str | None = None  # chosen with /language; None: the user's (private) or English
     user_language: str | None = None
     last_search: str | None = None
+    follow_topics: bool = False
 
     @property
     def locale(self) -> str | None:
@@ -40,6 +41,14 @@ class ChatState:
         if self.language:
             return self.language
         return self.user_language if self.kind == "private" else None
+
+
+@dataclass(frozen=True, slots=True)
+class ChatTopic:
+    id: int
+    words: str
+    muted: bool
+    vector: bytes | None  # see briefbot.articles.meaning
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from briefbot.database import Base, UtcDateTime, utcnow
@@ -28,6 +37,8 @@ class ChatRow(Base):
     summary_length: Mapped[str] = mapped_column(String(16), default="standard")
     language: Mapped[str | None] = mapped_column(String(16))
     user_language: Mapped[str | None] = mapped_column(String(16))
+    # /next and /prev move among the articles the chat's topics let through.
+    follow_topics: Mapped[bool] = mapped_column(Boolean, default=False)
     # The chat's last /search, for its result pages' buttons.
     last_search: Mapped[str | None] = mapped_column(String(256))
     # Digests are due only for scheduled times after this instant (subscription or change).
@@ -36,6 +47,22 @@ class ChatRow(Base):
     digest_watermark: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+
+
+class ChatTopicRow(Base):
+    """Words a chat follows (its digests hold only articles they match) or mutes."""
+
+    __tablename__ = "chat_topics"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    chat_id: Mapped[int] = mapped_column(
+        ForeignKey("chats.chat_id", ondelete="CASCADE"), index=True
+    )
+    words: Mapped[str] = mapped_column(String(128))
+    muted: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The words' meaning (briefbot.articles.meaning), float16; None: matched by words only.
+    vector: Mapped[bytes | None] = mapped_column(LargeBinary)
+    added_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
 class AdminRow(Base):

@@ -158,6 +158,10 @@ class EmbeddedSummarizer:
         self.label = "embedded extractive (all-MiniLM-L6-v2)"
         self._encoder = encoder
 
+    @property
+    def encoder(self) -> SentenceEncoder:
+        return self._encoder
+
     @classmethod
     def load(
         cls, *, threads: int | None = None, options: ExtractiveOptions | None = None

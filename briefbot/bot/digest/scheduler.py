@@ -17,12 +17,14 @@ from typing import Any
 from telegram.ext import ExtBot
 
 from briefbot.articles import Article
+from briefbot.articles.meaning import Topic
 from briefbot.bot import i18n
 from briefbot.bot.digest.compose import DigestItem, DigestMessage, compose
 from briefbot.bot.digest.sender import DeliveryOutcome, DigestSender
 from briefbot.bot.ratelimit import TelegramRateLimiter
 from briefbot.chats import (
     ChatState,
+    ChatTopic,
     ClaimEntry,
     Delivery,
     DeliveryState,
@@ -39,6 +41,8 @@ logger = logging.getLogger(__name__)
 
 DIGEST_LENGTH = SummaryLength.SHORT
 CLAIM_CHUNK = 50
+# A chat with topics gets those of the newest this many new articles that its topics match.
+TOPIC_POOL = 500
 
 
 def _text(outcome: SummaryOutcome) -> str | None:
@@ -109,6 +113,7 @@ class DigestScheduler:
         )
         entries: list[ClaimEntry] = []
         skip = DeliveryState.SKIPPED
+        topics = services.chats.topics_of(chat.chat_id for chat, _, _ in candidates)
         for chat, day, instant in candidates:
             key = (chat.chat_id, day.isoformat())
             if key in existing:
@@ -118,12 +123,24 @@ class DigestScheduler:
                 reason = f"missed: {minutes} min late, past the grace"
                 entries.append(ClaimEntry(*key, state=skip, reason=reason))
                 continue
-            articles = services.library.after(chat.digest_watermark, settings.digest_max_articles)
-            if articles or settings.digest_empty_message:
-                entries.append(ClaimEntry(*key, article_ids=tuple(a.id for a in articles)))
+            ids = self._article_ids(chat, topics.get(chat.chat_id, []))
+            if ids or settings.digest_empty_message:
+                entries.append(ClaimEntry(*key, article_ids=tuple(ids)))
             else:
                 entries.append(ClaimEntry(*key, state=skip, reason="nothing new"))
         return entries
+
+    def _article_ids(self, chat: ChatState, topics: list[ChatTopic]) -> list[int]:
+        """The chat's next digest: the newest articles since its last, those its topics let
+        through (among the newest TOPIC_POOL) where it has topics."""
+        library, meanings = self.services.library, self.services.meanings
+        limit = self.services.settings.digest_max_articles
+        if not topics:
+            return library.newest_ids_after(chat.digest_watermark, limit)
+        pool = library.newest_ids_after(chat.digest_watermark, TOPIC_POOL)
+        follow = [Topic.stored(t.words, t.vector) for t in topics if not t.muted]
+        mute = [Topic.stored(t.words, t.vector) for t in topics if t.muted]
+        return meanings.keep(follow, mute, pool)[:limit]
 
     # -- running ----------------------------------------------------------------------------
 
@@ -253,9 +270,12 @@ class DigestScheduler:
         """This chat's digest as it would be sent now (the newest articles if none are new)."""
         services = self.services
         limit = services.settings.digest_max_articles
-        articles: list[Article] = await services.db.run(
-            services.library.after, chat.digest_watermark, limit
-        ) or await services.db.run(services.library.latest, limit)
+        db = services.db
+        topics = await db.run(services.chats.topics, chat.chat_id)
+        ids = await db.run(self._article_ids, chat, topics)
+        articles: list[Article] = await db.run(services.library.get_many, ids) or await db.run(
+            services.library.latest, limit
+        )
         locale = i18n.locale_for(chat.locale)
         language = i18n.reader_language(locale)
         summaries = await services.summaries.summaries_for(

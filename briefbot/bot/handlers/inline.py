@@ -54,7 +54,7 @@ async def inline_query(update: Update, context: BriefbotContext) -> None:
     words = clean_query(query.query)
     library = services.library
     if words:
-        page = await services.db.run(library.search, words, PAGE_SIZE, offset)
+        page = await services.db.run(services.meanings.search, words, PAGE_SIZE, offset)
         articles, total = page.articles, page.total
     else:  # the newest first
         articles = await services.db.run(partial(library.latest, PAGE_SIZE, offset=offset))

@@ -19,6 +19,7 @@ from briefbot.bot.cards import (
     Card,
     article_card,
     latest_list,
+    related_list,
     search_results,
 )
 from briefbot.bot.context import BriefbotContext
@@ -33,6 +34,7 @@ from briefbot.summaries import SummaryFailed, SummaryUnavailable
 logger = logging.getLogger(__name__)
 
 LATEST_COUNT = 10
+RELATED_COUNT = 5
 
 
 def article_link(payload: str) -> int | None:
@@ -220,7 +222,7 @@ async def search(update: Update, context: BriefbotContext) -> None:
     services = context.services
     chat = await context.turn.chat()
     await services.db.run(services.chats.set_last_search, chat.chat_id, words)
-    found = await services.db.run(services.library.search, words, SEARCH_PAGE_SIZE, 0)
+    found = await services.db.run(services.meanings.search, words, SEARCH_PAGE_SIZE, 0)
     card = search_results(words, 0, found)
     await reply(update, context, card.text, card.keyboard)
 
@@ -236,12 +238,28 @@ async def _search_page(update: Update, context: BriefbotContext, page: int) -> N
         return
     page = min(page, 1_000)
     found = await services.db.run(
-        services.library.search, words, SEARCH_PAGE_SIZE, page * SEARCH_PAGE_SIZE
+        services.meanings.search, words, SEARCH_PAGE_SIZE, page * SEARCH_PAGE_SIZE
     )
     card = search_results(words, page, found)
     await answers.answer(query.id)
     if not shows(update, context, card):
         await edit_card(update, context, card)
+
+
+async def _related(update: Update, context: BriefbotContext, article_id: int) -> None:
+    """The "Related" button: a list of the articles nearest in meaning, as a new message."""
+    query = update.callback_query
+    if query is None:
+        return
+    answers, services = context.bot_data.answers, context.services
+    article = await services.db.run(services.library.get, article_id)
+    if article is None:
+        await answers.answer(query.id, views.article_gone())
+        return
+    related = await services.db.run(services.meanings.related, article_id, RELATED_COUNT)
+    await answers.answer(query.id)
+    card = related_list(article, related)
+    await reply(update, context, card.text, card.keyboard)
 
 
 async def button(update: Update, context: BriefbotContext) -> None:
@@ -260,6 +278,9 @@ async def button(update: Update, context: BriefbotContext) -> None:
         return
     if press.action is Action.FOUND:
         await _search_page(update, context, press.number)
+        return
+    if press.action is Action.RELATED:
+        await _related(update, context, press.number)
         return
     step = {Action.PREV: "prev", Action.NEXT: "next"}.get(press.action, "here")
     length = SummaryLength.LONG if press.action is Action.LONG else None

@@ -36,7 +36,7 @@ ENCODER = "all-MiniLM-L6-v2/lead-1000"
 LEAD_CHARS = 1000
 FILL_BATCH = 32
 # Cosine similarity above which a topic's meaning matches an article (bench/topics.py).
-TOPIC_THRESHOLD = 0.35
+TOPIC_THRESHOLD = 0.30
 # /search by meaning and "Related": nearest articles, none less similar than this.
 NEAREST_FLOOR = 0.25
 MEANING_RESULTS = 50
@@ -204,6 +204,17 @@ class Meanings:
         found = [(int(ids[i]), float(scores[i])) for i in order if scores[i] >= NEAREST_FLOOR]
         return [(i, s) for i, s in found if i not in skip][:limit]
 
+    def similarity(self, vector: np.ndarray, article_ids: Sequence[int]) -> np.ndarray:
+        """Each article's cosine similarity to `vector` (-1 for one without its vector yet)."""
+        ids, vectors = self._current()
+        wanted = np.asarray(article_ids, dtype=np.int64)
+        found = np.full(len(wanted), -1.0, dtype=np.float32)
+        if len(ids) and len(wanted):
+            at = np.searchsorted(ids, wanted).clip(max=len(ids) - 1)
+            known = ids[at] == wanted
+            found[known] = vectors[at[known]] @ vector
+        return found
+
     def related(self, article_id: int, limit: int = 5) -> list[Article]:
         """The articles nearest in meaning to this one (none if it has no vector yet)."""
         vector = self.vector_of(article_id)
@@ -245,15 +256,10 @@ class Meanings:
         with self.db.transaction(session) as s:
             for topic in topics:
                 found |= self.library.index.among(s, Query.parse(topic.words), wanted)
-        with_vectors = [t.vector for t in topics if t.vector is not None]
-        if with_vectors:
-            ids, vectors = self._current()
-            at = np.searchsorted(ids, wanted)
-            for article_id, i in zip(wanted, at, strict=True):
-                if article_id in found or i >= len(ids) or ids[i] != article_id:
-                    continue
-                if any(float(vectors[i] @ v) >= TOPIC_THRESHOLD for v in with_vectors):
-                    found.add(article_id)
+        for topic in topics:
+            if topic.vector is not None:
+                close = self.similarity(topic.vector, wanted) >= TOPIC_THRESHOLD
+                found.update(i for i, near in zip(wanted, close, strict=True) if near)
         return found
 
     def keep(

@@ -242,6 +242,7 @@ def test_command_menu_registered(library, api):
         "prev",
         "latest",
         "search",
+        "topics",
         "length",
         "digest",
         "subscribe",

@@ -5,8 +5,8 @@ characters) by the sentence encoder the embedded summarizer uses (all-MiniLM-L6-
 with the package, so it works offline), L2-normalised, stored as float16 in `article_vectors`.
 Background work fills the vectors of articles without one, oldest first (`fill`); an article
 without its vector yet is found by its words only. Similarity is a dot product with every
-vector, held in memory (100,000 articles: 77 MB, milliseconds a query) and read again from the
-table only as it grows.
+vector, held in memory (100,000 articles: 77 MB as float16 in the table, twice that as float32
+here) and read again from the table only as it grows.
 
 A topic matches an article when the article holds every one of its words, or when their
 meanings are closer than TOPIC_THRESHOLD (tuned on the dev set: bench/topics.py).

@@ -47,6 +47,11 @@ def detect_language(text: str, declared: str | None = None) -> str | None:
     return language_code(str(detected))
 
 
+def load_detector() -> None:
+    """Load the detection model now (about a second), not in the first article's handling."""
+    detect_language("The detector reads a sentence of English to load its model.")
+
+
 def language_name(code: str | None, in_language: str = "en") -> str:
     """'ru' as 'Russian' (or in another language: 'русский' for in_language='ru')."""
     if not code:

@@ -25,6 +25,7 @@ from telegram.ext import (
 from telegram.request import BaseRequest, HTTPXRequest
 
 from briefbot.articles.importer import load_samples_if_empty
+from briefbot.articles.language import load_detector
 from briefbot.articles.meaning import EncoderUnavailable
 from briefbot.bot.access import AdminAccess
 from briefbot.bot.callbacks import CALLBACK_PATTERN
@@ -175,6 +176,7 @@ async def start_services(application: BriefbotApp) -> None:
     if services.settings.load_samples:
         await services.db.run(load_samples_if_empty, services.library)
     await _refresh_admins(application)
+    await services.db.run(load_detector)
     await _take_over_updates(application)
     job_queue = application.job_queue
     if job_queue is None:

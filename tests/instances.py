@@ -69,6 +69,6 @@ def instance_env(api: FakeBotApi, url: str, tmp_path: Path, send_rate: int) -> d
         "BRIEFBOT_SEND_RATE": str(send_rate),
         "BRIEFBOT_BATCH_SIZE": "2",
         "BRIEFBOT_MODEL_THREADS": "1",
-        "BRIEFBOT_INSTANCE_LEASE_SECONDS": "2",
+        "BRIEFBOT_INSTANCE_LEASE_SECONDS": "5",
         "BRIEFBOT_CONFIG": str(tmp_path / "none.toml"),
     }

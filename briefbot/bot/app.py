@@ -242,7 +242,8 @@ async def fill_vectors(services: Services) -> None:
     while True:
         services.vectors_wanted.clear()
         try:
-            filled = await services.db.run(services.meanings.fill)
+            # Its own thread, not the database's: encoding must not hold up heartbeats.
+            filled = await asyncio.to_thread(services.meanings.fill)
         except (StoreError, EncoderUnavailable) as exc:
             logger.error("Article vectors not made this round: %s", exc)
             filled = 0

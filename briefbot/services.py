@@ -93,9 +93,16 @@ class Services:
         summaries = SummaryService(
             db, library, jobs, instances, owner, wait_seconds=settings.summary_wait_seconds
         )
+        # Bot processes make the articles' vectors (the worker has no reader who searches).
+        meanings = Meanings(db, library, encoder_loader(settings, owner))
         background = None
         if owner is not None and (settings.precompute or role == "worker"):
-            background = BackgroundSummaries(summaries, owner, batch_size=settings.batch_size)
+            background = BackgroundSummaries(
+                summaries,
+                owner,
+                batch_size=settings.batch_size,
+                meanings=meanings if role != "worker" else None,
+            )
         return cls(
             settings=settings,
             db=db,
@@ -108,7 +115,7 @@ class Services:
             inbox=Inbox(db, instances),
             jobs=jobs,
             summaries=summaries,
-            meanings=Meanings(db, library, encoder_loader(settings, owner)),
+            meanings=meanings,
             owner=owner,
             background=background,
         )

@@ -29,6 +29,8 @@ def test_articles_stored_while_down_are_summarized_at_start(start_bot, api, sett
 
     bot = start_bot(precompute=True)
     wait_for(lambda: missing(bot) == 0)
+    # Then, with no summary left to make, the articles' vectors (for topics and Related).
+    wait_for(lambda: bot.services.meanings.missing() == 0)
     mark = api.mark()
     [card] = Talk(api, api.private_chat(READER_ID), READER_ID).say("/summary")
     assert "<b>Story 4</b>" in card.params["text"]

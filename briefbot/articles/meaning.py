@@ -3,7 +3,8 @@
 Each article has one vector: the embedding of its title and lead (the first LEAD_CHARS
 characters) by the sentence encoder the embedded summarizer uses (all-MiniLM-L6-v2, bundled
 with the package, so it works offline), L2-normalised, stored as float16 in `article_vectors`.
-Background work fills the vectors of articles without one, oldest first (`fill`); an article
+Background work fills the vectors of articles without one, oldest first (`fill`), after
+the summaries waiting to be made; an article
 without its vector yet is found by its words only. Similarity is a dot product with every
 vector, held in memory (100,000 articles: 77 MB as float16 in the table, twice that as float32
 here) and read again from the table only as it grows.

@@ -197,7 +197,8 @@ async def start_services(application: BriefbotApp) -> None:
     if services.background is not None:
         data.tasks.append(asyncio.create_task(services.background.run_forever(), name="summaries"))
     data.tasks.append(asyncio.create_task(data.commands.register_menus(application), name="menus"))
-    data.tasks.append(asyncio.create_task(fill_vectors(services), name="vectors"))
+    if services.background is None:  # else it makes them when it has no summary to make
+        data.tasks.append(asyncio.create_task(fill_vectors(services), name="vectors"))
     count = await services.db.run(services.library.count)
     logger.info(
         "Briefbot @%s ready: %s, model %s",

@@ -16,6 +16,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 
 from briefbot.articles import Article
+from briefbot.articles.meaning import EncoderUnavailable, Meanings
 from briefbot.coordination import JobKey
 from briefbot.models import ModelOwner, SummaryLength
 from briefbot.summaries.service import SummaryService, parse_form, summary_form
@@ -23,6 +24,8 @@ from briefbot.summaries.service import SummaryService, parse_form, summary_form
 logger = logging.getLogger(__name__)
 
 DEFAULT_LENGTHS = (SummaryLength.STANDARD, SummaryLength.SHORT)
+# Small, so that a reader's summary never waits long behind the shared encoder.
+VECTOR_BATCH = 8
 
 
 class BackgroundSummaries:
@@ -34,12 +37,14 @@ class BackgroundSummaries:
         *,
         batch_size: int = 8,
         idle_seconds: float = 60.0,
+        meanings: Meanings | None = None,
     ) -> None:
         self.service = service
         self.owner = owner
         self.lengths = tuple(lengths)
         self.batch_size = batch_size
         self.idle_seconds = idle_seconds
+        self.meanings = meanings
         self._wake = asyncio.Event()
         self.done = 0
         self.failed = 0
@@ -100,7 +105,21 @@ class BackgroundSummaries:
                 elif outcome is not None:
                     self.failed += 1
         self.done += made
+        if not made and self.meanings is not None:
+            made = await self._fill_vectors()
         return made
+
+    async def _fill_vectors(self) -> int:
+        """With no summary to make, a batch of articles' vectors (briefbot.articles.meaning):
+        they go after every summary, and after readers."""
+        assert self.meanings is not None
+        await self.owner.readers_served()
+        try:
+            return await asyncio.to_thread(self.meanings.fill, VECTOR_BATCH)
+        except EncoderUnavailable as exc:
+            logger.error("Article vectors not made: %s", exc)
+            self.meanings = None
+            return 0
 
     async def run_forever(self) -> None:
         while True:

@@ -113,12 +113,15 @@ def test_a_flood_from_one_chat_stalls_nobody(start_bot, api):
     message_id = card.params["_message_id"]
 
     mark = api.mark()
+    started = time.monotonic()
     for n in range(300):
         api.send_text(flooder.chat, READER_ID, "/summary" if n % 2 else f"hello {n}")
     for _ in range(5):  # presses in the middle of the flood
         api.press(READER_ID, READER_ID, message_id, encode(Action.PREV, card_article(card)))
     answered = [other.say("/summary")[0] for other in others]
     wait_until(lambda: not api.pending_updates(), what="the flood to be read")
+    # The gate lets a burst through, then refills at the user's rate while the flood is read.
+    refilled = bot.services.settings.user_messages_per_minute / 60 * (time.monotonic() - started)
     bot.settle(timeout=60)
     time.sleep(2.0)
     to_flooder = [
@@ -126,7 +129,7 @@ def test_a_flood_from_one_chat_stalls_nobody(start_bot, api):
     ]
     notices = [c for c in to_flooder if c.params["text"] == flooded()]
     assert len(notices) == 1  # one "slow down", not minutes of queued replies
-    assert len(to_flooder) <= FLOOD_BURST + 2
+    assert len(to_flooder) <= FLOOD_BURST + 2 + int(refilled)
     assert api.late_answers() == 0  # every press answered within Telegram's window
     assert api.failed_calls(mark) == []
     # Nobody waits behind the flood: the others were answered while the flooder's few

@@ -15,9 +15,8 @@ from sqlalchemy.orm import Session
 from telegram import Update
 
 from briefbot.articles import Article, Direction
-from briefbot.articles.meaning import Topic
 from briefbot.bot import i18n
-from briefbot.chats import ChatRef, ChatState, ChatTopic
+from briefbot.chats import ChatRef, ChatState, ChatTopic, followed_and_muted
 from briefbot.models import SummaryLength
 from briefbot.services import Services
 from briefbot.summaries import SummaryUnavailable, summary_form
@@ -136,8 +135,7 @@ class Turn:
     ) -> Article | None:
         """The nearest article that way that the chat's topics let through (looking at up
         to TOPIC_SCAN articles)."""
-        follow = [Topic.stored(t.words, t.vector) for t in topics if not t.muted]
-        mute = [Topic.stored(t.words, t.vector) for t in topics if t.muted]
+        follow, mute = followed_and_muted(topics)
         library, at = self.services.library, base_id
         for _ in range(TOPIC_SCAN // TOPIC_WINDOW):
             ids = library.ids_beyond(at, step, TOPIC_WINDOW, session)

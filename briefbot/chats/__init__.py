@@ -3,7 +3,14 @@ and the bot's admins."""
 
 from briefbot.chats.chats import Admins, Chats
 from briefbot.chats.deliveries import NOT_SENT_AGAIN, ClaimEntry, Deliveries, DeliveryState
-from briefbot.chats.records import ChatRef, ChatState, ChatTopic, Delivery, DigestRun
+from briefbot.chats.records import (
+    ChatRef,
+    ChatState,
+    ChatTopic,
+    Delivery,
+    DigestRun,
+    followed_and_muted,
+)
 from briefbot.chats.schedule import Days, DigestSchedule, schedule_for
 
 __all__ = [
@@ -20,5 +27,6 @@ __all__ = [
     "DeliveryState",
     "DigestRun",
     "DigestSchedule",
+    "followed_and_muted",
     "schedule_for",
 ]

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+
+from briefbot.articles.meaning import Topic
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +52,13 @@ class ChatTopic:
     words: str
     muted: bool
     vector: bytes | None  # see briefbot.articles.meaning
+
+
+def followed_and_muted(topics: Sequence[ChatTopic]) -> tuple[list[Topic], list[Topic]]:
+    """A chat's topics as `Meanings.keep` takes them: those it follows, those it mutes."""
+    follow = [Topic.stored(t.words, t.vector) for t in topics if not t.muted]
+    mute = [Topic.stored(t.words, t.vector) for t in topics if t.muted]
+    return follow, mute
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,6 @@ from typing import Any
 from telegram.ext import ExtBot
 
 from briefbot.articles import Article
-from briefbot.articles.meaning import Topic
 from briefbot.bot import i18n
 from briefbot.bot.digest.compose import DigestItem, DigestMessage, compose
 from briefbot.bot.digest.sender import DeliveryOutcome, DigestSender
@@ -30,6 +29,7 @@ from briefbot.chats import (
     DeliveryState,
     DigestRun,
     DigestSchedule,
+    followed_and_muted,
     schedule_for,
 )
 from briefbot.database import utcnow
@@ -138,8 +138,7 @@ class DigestScheduler:
         if not topics:
             return library.newest_ids_after(chat.digest_watermark, limit)
         pool = library.newest_ids_after(chat.digest_watermark, TOPIC_POOL)
-        follow = [Topic.stored(t.words, t.vector) for t in topics if not t.muted]
-        mute = [Topic.stored(t.words, t.vector) for t in topics if t.muted]
+        follow, mute = followed_and_muted(topics)
         return meanings.keep(follow, mute, pool)[:limit]
 
     # -- running ----------------------------------------------------------------------------

@@ -28,15 +28,20 @@ def disk_full(db) -> Iterator[None]:
     with db.engine.connect() as connection:
         pages = connection.exec_driver_sql("PRAGMA page_count").scalar()
 
-    def cap(dbapi_connection, _record) -> None:
-        dbapi_connection.execute(f"PRAGMA max_page_count={pages + 4}")
+    full = [True]
 
+    def cap(dbapi_connection, _record) -> None:
+        if full[0]:
+            dbapi_connection.execute(f"PRAGMA max_page_count={pages + 4}")
+
+    # Left registered afterwards, switched off: removing a listener while another thread (the
+    # bot's background work) opens a connection makes SQLAlchemy raise.
     event.listen(db.engine, "connect", cap)
     db.engine.dispose()
     try:
         yield
     finally:
-        event.remove(db.engine, "connect", cap)
+        full[0] = False
         db.engine.dispose()
 
 

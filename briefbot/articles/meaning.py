@@ -35,7 +35,8 @@ logger = logging.getLogger(__name__)
 # Stored with each vector: vectors of another encoder (or lead) are made again.
 ENCODER = "all-MiniLM-L6-v2/lead-1000"
 LEAD_CHARS = 1000
-FILL_BATCH = 32
+# Small, so that a reader's summary (the encoder is shared) or a stop never waits long.
+FILL_BATCH = 8
 # Cosine similarity above which a topic's meaning matches an article (bench/topics.py).
 TOPIC_THRESHOLD = 0.30
 # /search by meaning and "Related": nearest articles, none less similar than this.

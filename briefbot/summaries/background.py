@@ -24,8 +24,6 @@ from briefbot.summaries.service import SummaryService, parse_form, summary_form
 logger = logging.getLogger(__name__)
 
 DEFAULT_LENGTHS = (SummaryLength.STANDARD, SummaryLength.SHORT)
-# Small, so that a reader's summary never waits long behind the shared encoder.
-VECTOR_BATCH = 8
 
 
 class BackgroundSummaries:
@@ -115,7 +113,7 @@ class BackgroundSummaries:
         assert self.meanings is not None
         await self.owner.readers_served()
         try:
-            return await asyncio.to_thread(self.meanings.fill, VECTOR_BATCH)
+            return await asyncio.to_thread(self.meanings.fill)
         except EncoderUnavailable as exc:
             logger.error("Article vectors not made: %s", exc)
             self.meanings = None

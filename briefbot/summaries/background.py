@@ -104,16 +104,15 @@ class BackgroundSummaries:
                     self.failed += 1
         self.done += made
         if not made and self.meanings is not None:
-            made = await self._fill_vectors()
+            made = await self._fill_vectors(self.meanings)
         return made
 
-    async def _fill_vectors(self) -> int:
+    async def _fill_vectors(self, meanings: Meanings) -> int:
         """With no summary to make, a batch of articles' vectors (briefbot.articles.meaning):
         they go after every summary, and after readers."""
-        assert self.meanings is not None
         await self.owner.readers_served()
         try:
-            return await asyncio.to_thread(self.meanings.fill)
+            return await asyncio.to_thread(meanings.fill)
         except EncoderUnavailable as exc:
             logger.error("Article vectors not made: %s", exc)
             self.meanings = None

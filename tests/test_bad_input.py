@@ -13,6 +13,7 @@ from briefbot.models import Document, SummaryLength
 from tests.conftest import ADMIN_ID, ARTICLE_TEXT, READER_ID, Talk, texts
 
 
+@pytest.mark.slow
 def test_empty_library_answers_helpfully(start_bot, api):
     start_bot()
     reader = Talk(api, api.private_chat(READER_ID), READER_ID)

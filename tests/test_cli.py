@@ -126,6 +126,7 @@ def test_import_command(tmp_path: Path, database_url: str, monkeypatch, capsys):
     store.close()
 
 
+@pytest.mark.slow
 def test_one_shot_commands_print_their_answer_and_no_log_lines(tmp_path: Path):
     source = tmp_path / "in.jsonl"
     source.write_text(json.dumps({"text": ARTICLE_TEXT}) + "\n", encoding="utf-8")

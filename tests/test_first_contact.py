@@ -355,6 +355,7 @@ def test_a_second_poller_is_told_apart_and_stops(tmp_path: Path, api):
     assert api.conflicts >= 1
 
 
+@pytest.mark.slow
 def test_health_says_whether_a_bot_runs_on_this_host(start_bot, settings_factory, tmp_path: Path):
     from tests.test_cli import run_cli
 

@@ -287,6 +287,7 @@ def test_command_menus_are_registered_in_every_language(start_bot, api):
     assert all(set(d) == set(described[default]) for d in described.values())
 
 
+@pytest.mark.slow
 def test_language_is_set_per_chat_by_whoever_may(start_bot, api):
     start_bot()
     api.user_languages[READER_ID] = "ru"

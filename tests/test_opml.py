@@ -75,6 +75,7 @@ def test_an_opml_file_is_followed_feed_by_feed_and_exported_back(start_bot, api,
     assert again.params["text"].startswith("📡 Feeds of briefbot-feeds.opml: 0 added, 2 already")
 
 
+@pytest.mark.slow
 def test_files_that_are_not_opml_are_refused_clearly(start_bot, api, tmp_path):
     bot = start_bot()
     admin = Talk(api, api.private_chat(ADMIN_ID), ADMIN_ID)
@@ -101,6 +102,7 @@ def test_files_that_are_not_opml_are_refused_clearly(start_bot, api, tmp_path):
     assert "only the bot's admins" in texts(reader.say("/feed export"))[0]
 
 
+@pytest.mark.slow
 def test_a_thousand_feeds_are_bounded_with_a_clear_reply(start_bot, api):
     bot = start_bot()  # private addresses refused: each feed is checked without a fetch
     admin = Talk(api, api.private_chat(ADMIN_ID), ADMIN_ID)

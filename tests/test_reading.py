@@ -40,6 +40,7 @@ def test_start_welcomes_subscribes_and_shows_latest(library, reader):
     assert state.subscribed and state.current_article_id == articles[2].id
 
 
+@pytest.mark.slow
 def test_a_shared_link_opens_its_article(library, reader):
     bot, articles = library
     # t.me/<bot>?start=a<ID> arrives as "/start a<ID>": that article's card, no welcome.

@@ -43,6 +43,7 @@ def titles(card) -> list[str]:
     return [label for label, data in buttons(card) if decode(data).action is Action.OPEN]
 
 
+@pytest.mark.slow
 def test_search_by_word_phrase_and_script(library_bot, api):
     _bot, ids = library_bot
     reader = Talk(api, api.private_chat(READER_ID), READER_ID)

@@ -119,6 +119,7 @@ def test_related_button_lists_the_nearest_articles(topic_bot, reader, api):
     assert "no longer" in answer.params["text"].lower()
 
 
+@pytest.mark.slow
 def test_topics_are_listed_added_muted_and_removed(topic_bot, reader):
     assert "follows no topics" in texts(reader.say("/topics"))[0]
     assert "Following “football”" in texts(reader.say("/topics add football"))[0]
@@ -169,6 +170,7 @@ def test_a_digest_with_nothing_matching_follows_the_empty_digest_setting(start_b
     assert record.reason == "nothing new"
 
 
+@pytest.mark.slow
 def test_next_and_prev_keep_to_the_topics_when_asked(topic_bot, reader):
     ids = topic_bot.ids
     reader.say(f"/start a{ids['United win the derby']}")

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, delete, func, select
+from sqlalchemy import ColumnElement, bindparam, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -27,7 +27,7 @@ from briefbot.articles.text import (
     content_hash,
     validate_article,
 )
-from briefbot.database import MAX_ROW_ID, Database, record, valid_row_id
+from briefbot.database import MAX_ROW_ID, Database, record, table_of, valid_row_id
 
 logger = logging.getLogger(__name__)
 
@@ -132,8 +132,8 @@ class Library:
         if not valid_row_id(article_id):
             return None
         with self.db.transaction(session) as s:
-            row = s.get(ArticleRow, article_id)
-            return record(Article, row) if row else None
+            found = self.db.fetch(s, _ARTICLE, article=article_id)
+            return record(Article, found[0]) if found else None
 
     def get_many(self, article_ids: list[int]) -> list[Article]:
         """The articles that still exist, in the order asked for."""
@@ -151,6 +151,9 @@ class Library:
         self, limit: int = 10, session: Session | None = None, *, offset: int = 0
     ) -> list[Article]:
         """The newest articles, newest first, after skipping `offset` of them."""
+        if limit == 1 and offset == 0:
+            with self.db.transaction(session) as s:
+                return [record(Article, found) for found in self.db.fetch(s, _NEWEST)]
         with self.db.transaction(session) as s:
             rows = s.scalars(
                 select(ArticleRow).order_by(ArticleRow.id.desc()).offset(offset).limit(limit)
@@ -254,13 +257,8 @@ class Library:
         self, digest: str, model: str, length: str, session: Session | None = None
     ) -> str | None:
         with self.db.transaction(session) as s:
-            return s.scalar(
-                select(SummaryRow.text).where(
-                    SummaryRow.content_hash == digest,
-                    SummaryRow.model == model,
-                    SummaryRow.length == length,
-                )
-            )
+            found = self.db.fetch(s, _SUMMARY, digest=digest, model=model, form=length)
+            return found[0]["text"] if found else None
 
     def save_summary(
         self, digest: str, model: str, length: str, text: str, session: Session | None = None
@@ -295,3 +293,14 @@ class Library:
     def summary_count(self) -> int:
         with self.db.transaction() as session:
             return session.scalar(select(func.count()).select_from(SummaryRow)) or 0
+
+
+# Statements every update runs (see database.Prepared).
+_ARTICLES, _SUMMARIES = table_of(ArticleRow), table_of(SummaryRow)
+_ARTICLE = select(_ARTICLES).where(_ARTICLES.c.id == bindparam("article"))
+_NEWEST = select(_ARTICLES).order_by(_ARTICLES.c.id.desc()).limit(1)
+_SUMMARY = select(_SUMMARIES.c.text).where(
+    _SUMMARIES.c.content_hash == bindparam("digest"),
+    _SUMMARIES.c.model == bindparam("model"),
+    _SUMMARIES.c.length == bindparam("form"),
+)

@@ -9,9 +9,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import column, delete, func, select, table, update
+from sqlalchemy import bindparam, column, delete, func, insert, select, table, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -23,6 +22,7 @@ from briefbot.database import Database, record, table_of, utcnow
 logger = logging.getLogger(__name__)
 
 _ARTICLE_IDS = table("articles", column("id"))
+_CHATS = table_of(ChatRow)
 
 
 # Settings a chat keeps when its group becomes a supergroup (a new chat id).
@@ -54,23 +54,27 @@ class Chats:
         user_language = (ref.user_language or "")[:16] or None
         try:
             with self.db.transaction(session) as s:
-                row = s.get(ChatRow, ref.chat_id)
-                if row is None:
-                    row = ChatRow(
+                for found in self.db.fetch(s, _CHAT, chat=ref.chat_id):
+                    changes = {}
+                    if title and found["title"] != title:
+                        changes["title"] = title
+                    if user_language and found["user_language"] != user_language:
+                        changes["user_language"] = user_language
+                    if changes:
+                        s.execute(
+                            update(_CHATS).where(_CHATS.c.chat_id == ref.chat_id).values(changes)
+                        )
+                    return record(ChatState, found | changes)
+                s.execute(
+                    insert(_CHATS).values(
                         chat_id=ref.chat_id,
                         kind=ref.kind,
                         title=title,
                         subscribed=False,
                         user_language=user_language,
                     )
-                    s.add(row)
-                    s.flush()
-                else:
-                    if title and row.title != title:
-                        row.title = title
-                    if user_language and row.user_language != user_language:
-                        row.user_language = user_language
-                return record(ChatState, row)
+                )
+                return record(ChatState, self.db.fetch(s, _CHAT, chat=ref.chat_id)[0])
         except IntegrityError:
             if session is not None:
                 raise
@@ -158,13 +162,13 @@ class Chats:
     def languages(self, chat_ids: Iterable[int], session: Session | None = None) -> dict[int, str]:
         """The language each of these chats chose with /language (chats that chose none are
         left out)."""
+        chosen: dict[int, str] = {}
         with self.db.transaction(session) as s:
-            rows = s.execute(
-                select(ChatRow.chat_id, ChatRow.language).where(
-                    ChatRow.chat_id.in_(list(chat_ids)), ChatRow.language.is_not(None)
-                )
-            )
-            return {chat_id: language for chat_id, language in rows if language}
+            for chat_id in chat_ids:  # a batch's chats, usually one
+                for found in self.db.fetch(s, _LANGUAGE, chat=chat_id):
+                    if found["language"]:
+                        chosen[chat_id] = found["language"]
+        return chosen
 
     def get(self, chat_id: int) -> ChatState | None:
         with self.db.transaction() as session:
@@ -173,11 +177,7 @@ class Chats:
 
     def set_current(self, chat_id: int, article_id: int, session: Session | None = None) -> None:
         with self.db.transaction(session) as s:
-            s.execute(
-                update(table_of(ChatRow))
-                .where(ChatRow.chat_id == chat_id)
-                .values(current_article_id=_existing_article(article_id), updated_at=utcnow())
-            )
+            self.db.apply(s, _SET_CURRENT, chat=chat_id, article=article_id, now=utcnow())
 
     def set_length(self, chat_id: int, length: str) -> None:
         with self.db.transaction() as session:
@@ -337,15 +337,22 @@ class Admins:
             return bool(self.db.changed(session, statement))
 
 
-def _existing_article(article_id: int) -> Any:
-    """`article_id`, or NULL when an admin deleted the article after the update read it
-    (the chat loses its place, as a deletion does to every chat reading it). On PostgreSQL
-    the row is locked against deletion until the transaction ends (FOR KEY SHARE; SQLite's
-    writers take turns): a deletion committed between the subquery's snapshot and the
-    reference check would otherwise fail the update."""
-    return (
-        select(_ARTICLE_IDS.c.id)
-        .where(_ARTICLE_IDS.c.id == article_id)
+# Statements every update runs (see database.Prepared).
+_CHAT = select(_CHATS).where(_CHATS.c.chat_id == bindparam("chat"))
+_LANGUAGE = select(_CHATS.c.language).where(_CHATS.c.chat_id == bindparam("chat"))
+# The chat's new place: the article, or NULL when an admin deleted it after the update read
+# it (the chat loses its place, as a deletion does to every chat reading it). On PostgreSQL
+# the row is locked against deletion until the transaction ends (FOR KEY SHARE; SQLite's
+# writers take turns): a deletion committed between the subquery's snapshot and the
+# reference check would otherwise fail the update.
+_SET_CURRENT = (
+    update(_CHATS)
+    .where(_CHATS.c.chat_id == bindparam("chat"))
+    .values(
+        current_article_id=select(_ARTICLE_IDS.c.id)
+        .where(_ARTICLE_IDS.c.id == bindparam("article"))
         .with_for_update(read=True, key_share=True)
-        .scalar_subquery()
+        .scalar_subquery(),
+        updated_at=bindparam("now"),
     )
+)

@@ -17,7 +17,7 @@ from datetime import timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from briefbot.coordination.instances import Instances
@@ -94,11 +94,7 @@ class Inbox:
 
     def done(self, update_id: int, session: Session | None = None) -> None:
         with self.db.transaction(session) as s:
-            s.execute(
-                update(table_of(UpdateRow))
-                .where(UpdateRow.update_id == update_id)
-                .values(state=UpdateState.DONE, updated_at=utcnow())
-            )
+            self.db.apply(s, _DONE, update=update_id, now=utcnow())
 
     def take_over(self, limit: int = 500, session: Session | None = None) -> list[dict[str, Any]]:
         """Updates left unhandled by an instance that stopped (this one before a restart
@@ -164,3 +160,12 @@ class Inbox:
         with self.db.transaction() as session:
             rows = session.execute(select(UpdateRow.state, func.count()).group_by(UpdateRow.state))
             return {state: int(count) for state, count in rows}
+
+
+_UPDATES = table_of(UpdateRow)
+# Run for every update (see database.Prepared).
+_DONE = (
+    update(_UPDATES)
+    .where(_UPDATES.c.update_id == bindparam("update"))
+    .values(state=UpdateState.DONE, updated_at=bindparam("now"))
+)

@@ -55,6 +55,23 @@ def start(command: list[str], env: dict[str, str], api: FakeBotApi, log: Path, r
     return process
 
 
+def settle(process: subprocess.Popen[bytes], timeout: float = 180.0) -> None:
+    """Wait until the bot is idle (under 5% of a core for half a second): a bot that just
+    started may still be loading its sentence encoder and making the article's vector."""
+    ticks = os.sysconf("SC_CLK_TCK")
+
+    def cpu_seconds() -> float:
+        fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / ticks
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        before = cpu_seconds()
+        time.sleep(0.5)
+        if cpu_seconds() - before < 0.025:
+            return
+
+
 def stop(process: subprocess.Popen[bytes]) -> None:
     process.send_signal(signal.SIGTERM)
     process.wait(timeout=60)
@@ -125,6 +142,7 @@ def run(
     process = start(command, env, api, Path(folder) / f"{name.split(maxsplit=1)[0]}.log", ready)
     try:
         measure(api, chats[: requests // 10], 1)  # warm up (Briefbot: the summary is cached)
+        settle(process)
         for n, concurrency in enumerate(levels):
             batch = chats[(n + 1) * requests : (n + 2) * requests]
             started = time.monotonic()

@@ -122,6 +122,38 @@ def test_chat_state(store: Store):
     assert store.chats.counts() == (1, 1)
 
 
+def test_prepared_statements_read_and_write_what_the_orm_does(store: Store):
+    """The statements every update runs go straight to the driver (database.Prepared); what
+    they read and write must match what SQLAlchemy's session reads and writes."""
+    started = datetime.now(UTC)
+    first = store.chats.touch(ChatRef(7, "private", "Ann", "pt-br"))
+    assert first == store.chats.get(7)  # the first contact, read back through the ORM
+    renamed = store.chats.touch(ChatRef(7, "private", "Ann B", "de"))
+    assert (renamed.title, renamed.user_language) == ("Ann B", "de")
+    assert renamed == store.chats.get(7)
+    article = store.library.add("T", ARTICLE_TEXT).article
+    assert store.library.get(article.id) == article == store.library.get_many([article.id])[0]
+    assert store.library.get(article.id).added_at.tzinfo is not None
+    assert store.library.latest(1) == [article]
+    store.chats.set_current(7, article.id)
+    store.chats.set_schedule(7, digest_time="08:00", timezone="UTC", now=started)
+    state = store.chats.touch(ChatRef(7, "private"))
+    assert state == store.chats.get(7)
+    assert state.current_article_id == article.id and state.schedule_changed_at == started
+    assert isinstance(state.subscribed, bool) and isinstance(state.follow_topics, bool)
+    store.library.save_summary(article.content_hash, "model", "standard", "Ünïcode ✓.")
+    assert store.library.summary(article.content_hash, "model", "standard") == "Ünïcode ✓."
+    assert store.library.summary(article.content_hash, "model", "short") is None
+    store.inbox.record([{"update_id": 9, "message": {"chat": {"id": 7}}}])
+    store.inbox.done(9)
+    with store.db.transaction() as session:
+        written = session.execute(
+            text("SELECT state FROM updates WHERE update_id = 9")
+        ).scalar_one()
+    assert written == "done"
+    assert store.chats.languages([7, 8]) == {}
+
+
 def test_a_place_on_an_article_deleted_meanwhile_is_lost_not_an_error(store: Store):
     # A reader's update read the article; an admin deleted it before the reader's update
     # wrote the chat's new place (found by tests/test_fuzz.py).

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 
 from briefbot.articles import ArticleRejected, TextLimits
 from briefbot.articles.importer import (
@@ -152,6 +153,39 @@ def test_prepared_statements_read_and_write_what_the_orm_does(store: Store):
         ).scalar_one()
     assert written == "done"
     assert store.chats.languages([7, 8]) == {}
+
+
+def test_sqlite_writers_take_turns_from_their_first_write_to_the_end(store: Store):
+    writers = store.db.writers
+    if writers is None:
+        pytest.skip("PostgreSQL lets transactions write side by side")
+    article = store.library.add("T", ARTICLE_TEXT).article
+    assert not writers.held
+    with store.db.transaction() as session:  # reads take no turn
+        store.library.get(article.id, session)
+        store.chats.languages([5], session)
+        assert not writers.held
+        store.chats.touch(ChatRef(5, "private"), session)  # a Core insert
+        assert writers.held
+    assert not writers.held
+    with store.db.transaction() as session:
+        store.chats.set_current(5, article.id, session)  # a prepared update
+        assert writers.held
+    assert not writers.held
+    with pytest.raises(RuntimeError), store.db.transaction() as session:
+        store.inbox.done(1, session)
+        assert writers.held
+        raise RuntimeError("rolled back")
+    assert not writers.held
+    with pytest.raises(IntegrityError), store.db.transaction() as session:
+        session.execute(text("INSERT INTO chats (chat_id, kind) VALUES (5, 'private')"))
+    assert not writers.held
+    # Another thread gets its turn at once, and the chat's place was written.
+    done = threading.Thread(target=store.chats.set_current, args=(5, article.id))
+    done.start()
+    done.join(timeout=10)
+    assert not done.is_alive() and not writers.held
+    assert store.chats.get(5).current_article_id == article.id
 
 
 def test_a_place_on_an_article_deleted_meanwhile_is_lost_not_an_error(store: Store):

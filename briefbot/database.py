@@ -161,7 +161,7 @@ class WriterTurns:
         return self._lock.locked()
 
     def before_write(self, info: dict[Any, Any]) -> None:
-        if not info.get(self.KEY):
+        if self.KEY not in info:  # once a transaction: a turn not had in time is not waited again
             info[self.KEY] = self._lock.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)
 
     def _before_execute(self, conn: Any, _cursor: Any, statement: str, *_: Any) -> None:

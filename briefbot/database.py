@@ -142,7 +142,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
 class WriterTurns:
     """SQLite lets one transaction write at a time. Another one that tries gets "database is
     locked" and sleeps in growing steps (up to 100 ms a step) before it tries again, which
-    put whole seconds on replies when a few updates were handled at once. This process's
+    put a quarter of a second (a second under load) on replies when a few updates were
+    handled at once (BENCHMARKS, "Replies"). This process's
     threads take turns on a lock instead, from a transaction's first write until its
     connection goes back to the pool, and the next is woken at once. Other processes on the
     same file still meet SQLite's busy timeout; so does a thread that waited as long as that
@@ -261,10 +262,9 @@ class Prepared:
             name: bind.type.dialect_impl(dialect).bind_processor(dialect)
             for name, bind in self.compiled.binds.items()
         }
-        columns = list(getattr(statement, "exported_columns", ()))
-        self.keys = [c.key for c in columns]
-        self.results = [
-            c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns
+        self.columns = [
+            (c.key, c.type.dialect_impl(dialect).result_processor(dialect, None))
+            for c in getattr(statement, "exported_columns", ())
         ]
         self.errors = dialect.loaded_dbapi.Error
 
@@ -285,11 +285,10 @@ class Prepared:
     def rows(self, cursor: Any) -> list[dict[str, Any]]:
         found = cursor.fetchall()
         cursor.close()
-        pairs = list(zip(self.keys, self.results, strict=True))
         return [
             {
                 key: process(value) if process else value
-                for (key, process), value in zip(pairs, row, strict=True)
+                for (key, process), value in zip(self.columns, row, strict=True)
             }
             for row in found
         ]

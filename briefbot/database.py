@@ -143,11 +143,11 @@ class WriterTurns:
     """SQLite lets one transaction write at a time. Another one that tries gets "database is
     locked" and sleeps in growing steps (up to 100 ms a step) before it tries again, which
     put a quarter of a second (a second under load) on replies when a few updates were
-    handled at once (BENCHMARKS, "Replies"). This process's
-    threads take turns on a lock instead, from a transaction's first write until its
-    connection goes back to the pool, and the next is woken at once. Other processes on the
-    same file still meet SQLite's busy timeout; so does a thread that waited as long as that
-    for its turn (nothing can wait forever here)."""
+    handled at once (BENCHMARKS, "Replies"). This process's threads take turns on a lock
+    instead, from a transaction's first write until its connection goes back to the pool, and
+    the next is woken at once. Other processes on the same file still meet SQLite's busy
+    timeout; so does a thread that waited as long as that for its turn (nothing can wait
+    forever here)."""
 
     KEY = "briefbot_writing"
 

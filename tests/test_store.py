@@ -135,7 +135,7 @@ def test_prepared_statements_read_and_write_what_the_orm_does(store: Store):
     article = store.library.add("T", ARTICLE_TEXT).article
     assert store.library.get(article.id) == article == store.library.get_many([article.id])[0]
     assert store.library.get(article.id).added_at.tzinfo is not None
-    assert store.library.latest(1) == [article]
+    assert store.library.latest(1) == [article] == [store.library.newest()]
     store.chats.set_current(7, article.id)
     store.chats.set_schedule(7, digest_time="08:00", timezone="UTC", now=started)
     state = store.chats.touch(ChatRef(7, "private"))

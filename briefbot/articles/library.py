@@ -151,14 +151,17 @@ class Library:
         self, limit: int = 10, session: Session | None = None, *, offset: int = 0
     ) -> list[Article]:
         """The newest articles, newest first, after skipping `offset` of them."""
-        if limit == 1 and offset == 0:
-            with self.db.transaction(session) as s:
-                return [record(Article, found) for found in self.db.fetch(s, _NEWEST)]
         with self.db.transaction(session) as s:
             rows = s.scalars(
                 select(ArticleRow).order_by(ArticleRow.id.desc()).offset(offset).limit(limit)
             )
             return [record(Article, row) for row in rows]
+
+    def newest(self, session: Session | None = None) -> Article | None:
+        """The newest article (where a chat without a place starts)."""
+        with self.db.transaction(session) as s:
+            found = self.db.fetch(s, _NEWEST)
+            return record(Article, found[0]) if found else None
 
     def page(self, number: int, size: int = 10) -> list[Article]:
         """Page `number` (from 0) of the library, newest first."""

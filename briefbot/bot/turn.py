@@ -111,8 +111,7 @@ class Turn:
                 base_id = chat.current_article_id
             base = library.get(base_id, session) if base_id is not None else None
             if base is None and target.article_id is None:
-                newest = library.latest(1, session)
-                base = newest[0] if newest else None
+                base = library.newest(session)
             article = base
             if base is not None and target.step != "here":
                 topics = (

@@ -1,6 +1,7 @@
 """What an update costs: Briefbot's cached /summary against the floor, a minimal bot.
 
     python bench/replies.py [--requests 300] [--concurrency 8] [--database sqlite|postgresql]
+    python bench/replies.py --steps [--rounds 2]    (where the time goes: bench/stepped_bot.py)
 
 Both bots run as processes of their own against the same Bot API stand-in (real HTTP on
 127.0.0.1, in this process). The floor is a python-telegram-bot Application that answers
@@ -55,20 +56,20 @@ def start(command: list[str], env: dict[str, str], api: FakeBotApi, log: Path, r
     return process
 
 
+def cpu_seconds(process: subprocess.Popen[bytes]) -> float:
+    """The CPU time the process has used (user and system, all its threads)."""
+    fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def settle(process: subprocess.Popen[bytes], timeout: float = 180.0) -> None:
     """Wait until the bot is idle (under 5% of a core for half a second): a bot that just
     started may still be loading its sentence encoder and making the article's vector."""
-    ticks = os.sysconf("SC_CLK_TCK")
-
-    def cpu_seconds() -> float:
-        fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / ticks
-
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        before = cpu_seconds()
+        before = cpu_seconds(process)
         time.sleep(0.5)
-        if cpu_seconds() - before < 0.025:
+        if cpu_seconds(process) - before < 0.025:
             return
 
 
@@ -104,11 +105,12 @@ def measure(api: FakeBotApi, chats: list[int], concurrency: int) -> list[float]:
     return latencies
 
 
-def report(name: str, latencies: list[float], seconds: float) -> str:
+def report(name: str, latencies: list[float], seconds: float, cpu: float) -> str:
     q = statistics.quantiles(latencies, n=100)
     return (
         f"{name:30} p50 {q[49] * 1000:6.1f} ms  p90 {q[89] * 1000:6.1f} ms  "
-        f"p99 {q[98] * 1000:6.1f} ms  {len(latencies) / seconds:6.1f} replies/s"
+        f"p99 {q[98] * 1000:6.1f} ms  {len(latencies) / seconds:6.1f} replies/s  "
+        f"bot CPU {cpu / len(latencies) * 1000:5.2f} ms/reply"
     )
 
 
@@ -145,10 +147,11 @@ def run(
         settle(process)
         for n, concurrency in enumerate(levels):
             batch = chats[(n + 1) * requests : (n + 2) * requests]
-            started = time.monotonic()
+            started, cpu = time.monotonic(), cpu_seconds(process)
             latencies = measure(api, batch, concurrency)
             label = f"{name}, {concurrency} at once"
-            rows.append(report(label, latencies, time.monotonic() - started))
+            used = cpu_seconds(process) - cpu
+            rows.append(report(label, latencies, time.monotonic() - started, used))
         if flooded:
             rows.append(flood(api))
     finally:
@@ -161,6 +164,8 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8])
     parser.add_argument("--database", default="", help="a SQLAlchemy URL (default: SQLite)")
+    parser.add_argument("--steps", action="store_true", help="the floor, then Briefbot's parts")
+    parser.add_argument("--rounds", type=int, default=2, help="with --steps: runs of each step")
     args = parser.parse_args()
     api = FakeBotApi().start()
     folder = tempfile.mkdtemp()
@@ -174,6 +179,12 @@ def main() -> None:
     store = Store.open(url)
     store.add("Footbridge opens", ARTICLE_TEXT)
     store.close()
+    if args.steps:
+        rows = steps(api, env, folder, args.requests, args.rounds)
+        api.stop()
+        print(f"{args.requests} requests each, one at a time, database {url.split(':')[0]}")
+        print("\n".join(rows))
+        return
     common = (api, env, folder, chats, args.concurrency, args.requests)
     rows = run("minimal bot", [sys.executable, str(minimal), api.token, api.url],
                "deleteWebhook", *common)  # fmt: skip
@@ -182,6 +193,27 @@ def main() -> None:
     api.stop()
     print(f"{args.requests} requests each, database {url.split(':')[0]}")
     print("\n".join(rows))
+
+
+def steps(api: FakeBotApi, env: dict[str, str], folder: str, requests: int, rounds: int):
+    """Each step of bench/stepped_bot.py, then Briefbot itself, one request at a time, on chats
+    of their own (every request a first contact, as in the main bench); rounds alternate."""
+    from stepped_bot import STEPS
+
+    script = str(Path(__file__).with_name("stepped_bot.py"))
+    bots = [(step, [sys.executable, script, api.token, api.url, step], "deleteWebhook")
+            for step in STEPS]  # fmt: skip
+    bots.append(("briefbot", [sys.executable, "-m", "briefbot", "run"], "setMyCommands"))
+    rows = []
+    first = 200_000
+    for _ in range(rounds):
+        for name, command, ready in bots:
+            chats = list(range(first, first + 2 * requests))
+            first += 2 * requests
+            for chat_id in chats:
+                api.private_chat(chat_id)
+            rows += run(name, command, ready, api, env, folder, chats, [1], requests)
+    return rows
 
 
 def flood(api: FakeBotApi) -> str:

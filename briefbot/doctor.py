@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import importlib
+import multiprocessing
+import signal
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
 from typing import Literal
 
 import httpx
@@ -106,11 +110,50 @@ def check_postgres_driver(settings: Settings) -> list[Check]:
 
 
 def check_model(settings: Settings) -> list[Check]:
+    if settings.summarizer == "worker":
+        return [Check("model", "ok", "runs in `briefbot worker` (BRIEFBOT_SUMMARIZER=worker)")]
+    return in_own_process(try_model, settings, "model", settings.model)
+
+
+def in_own_process(
+    check: Callable[[Settings], list[Check]], settings: Settings, name: str, subject: str
+) -> list[Check]:
+    """Run `check` in a process of its own, so that a crash in native code (a model runtime's
+    segmentation fault) is reported as a failed check instead of ending the doctor."""
+    context = multiprocessing.get_context("spawn")
+    receiver, sender = context.Pipe(duplex=False)
+    process = context.Process(target=_send_checks, args=(check, settings, sender), daemon=True)
+    process.start()
+    sender.close()
+    try:
+        checks: list[Check] | None = receiver.recv()
+    except EOFError:
+        checks = None
+    process.join()
+    if checks is not None:
+        return checks
+    code = process.exitcode or 0
+    how = f"exit status {code}"
+    if code < 0:
+        try:
+            how = f"signal {signal.Signals(-code).name}"
+        except ValueError:
+            how = f"signal {-code}"
+    return [Check(name, "FAIL", f"{subject}: it crashed its process ({how})")]
+
+
+def _send_checks(
+    check: Callable[[Settings], list[Check]], settings: Settings, sender: Connection
+) -> None:
+    sender.send(check(settings))
+    sender.close()
+
+
+def try_model(settings: Settings) -> list[Check]:
+    """Load the model and make one summary."""
     from briefbot.models import Document, ModelLoadError, SummaryLength
     from briefbot.services import load_model
 
-    if settings.summarizer == "worker":
-        return [Check("model", "ok", "runs in `briefbot worker` (BRIEFBOT_SUMMARIZER=worker)")]
     started = time.perf_counter()
     try:
         model = load_model(settings)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import ctypes
 from pathlib import Path
 
 import pytest
 
 from briefbot.cli import main
+from briefbot.config import Settings, load_settings
+from briefbot.doctor import Check, in_own_process
 from tests.test_cli import run_cli
 
 
@@ -66,3 +69,16 @@ def test_doctor_sees_that_page_extraction_cannot_load(tmp_path: Path):
     )
     assert result.returncode == 1
     assert "FAIL  extraction     page extraction cannot load" in result.stdout
+
+
+def segfault(_settings: Settings) -> list[Check]:
+    ctypes.string_at(0)  # reads address 0: a segmentation fault, as in a native runtime
+    return []
+
+
+def test_a_model_that_crashes_its_process_is_a_failed_check(tmp_path: Path, monkeypatch):
+    # llama.cpp's AMX kernels once crashed this way on the first summary; the doctor runs the
+    # model check in a process of its own and reports the crash instead of dying with it.
+    monkeypatch.setenv("BRIEFBOT_CONFIG", str(tmp_path / "none.toml"))
+    [check] = in_own_process(segfault, load_settings(), "model", "some.gguf")
+    assert check == Check("model", "FAIL", "some.gguf: it crashed its process (signal SIGSEGV)")

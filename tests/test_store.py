@@ -16,8 +16,9 @@ from briefbot.articles import ArticleRejected, TextLimits
 from briefbot.articles.importer import (
     SAMPLES_DIR,
     ImportSourceError,
-    import_path,
+    import_candidates,
     load_samples_if_empty,
+    read_source,
 )
 from briefbot.chats import ChatRef
 from briefbot.database import Database
@@ -222,7 +223,7 @@ def test_import_jsonl_reports_every_line(tmp_path: Path, store: Store):
         json.dumps({"text": f"Ferry returns. {ARTICLE_TEXT} It was a paragraph."}),
     ]
     path.write_text("\n".join(lines), encoding="utf-8")
-    report = import_path(store.library, path)
+    report = import_candidates(store.library, read_source(path))
     assert [a.title for a in report.added] == ["One", "Title from first line", "Ferry returns."]
     assert report.added[1].text.startswith("The river town")
     assert report.added[2].text.startswith("Ferry returns. The river town")
@@ -243,17 +244,17 @@ def test_import_folder_of_markdown_and_text(tmp_path: Path, store: Store):
     (folder / "b.txt").write_text(f"Text title\n{ARTICLE_TEXT} Another.", encoding="utf-8")
     (folder / "c.bin.txt").write_bytes(b"\x00\x01binary")
     (folder / "ignored.pdf").write_bytes(b"%PDF")
-    report = import_path(store.library, folder)
+    report = import_candidates(store.library, read_source(folder))
     assert sorted(a.title for a in report.added) == ["Markdown title", "Text title"]
     assert report.errors == [("c.bin.txt", "looks like a binary file")]
 
 
 def test_import_refuses_unknown_sources(tmp_path: Path, store: Store):
     with pytest.raises(ImportSourceError, match="does not exist"):
-        import_path(store.library, tmp_path / "missing.jsonl")
+        import_candidates(store.library, read_source(tmp_path / "missing.jsonl"))
     (tmp_path / "x.csv").write_text("a,b")
     with pytest.raises(ImportSourceError, match=r"expected a \.jsonl"):
-        import_path(store.library, tmp_path / "x.csv")
+        import_candidates(store.library, read_source(tmp_path / "x.csv"))
 
 
 def test_samples_load_only_into_an_empty_store(store: Store):

@@ -121,12 +121,6 @@ def import_candidates(
     return report
 
 
-def import_path(
-    library: Library, path: Path, *, progress: Callable[[], None] | None = None
-) -> ImportReport:
-    return import_candidates(library, read_source(path), progress=progress)
-
-
 def load_samples_if_empty(library: Library) -> ImportReport | None:
     """Give a new installation something to read; does nothing once any article exists."""
     if library.count() > 0:

@@ -160,10 +160,6 @@ def language_name(locale: str) -> str:
     return name[:1].upper() + name[1:]
 
 
-def is_right_to_left() -> bool:
-    return Locale.parse(_current.get()).text_direction == "rtl"
-
-
 # -- keeping the catalogs in step -------------------------------------------------------------
 
 

@@ -20,10 +20,8 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from telegram import LinkPreviewOptions, Update
-from telegram.constants import ParseMode
-from telegram.ext import ApplicationBuilder, CommandHandler, ContextTypes, Defaults, ExtBot
-from telegram.request import HTTPXRequest
+from telegram import Update
+from telegram.ext import ApplicationBuilder, CommandHandler, ContextTypes, ExtBot
 
 STEPS = ["floor", "loaded", "bot", "order", "intake", "view", "card", "finish"]
 
@@ -33,15 +31,14 @@ def main() -> None:
     steps = set(STEPS[: STEPS.index(step) + 1])
     bot: ExtBot[Any] | None = None
     if "loaded" in steps:
+        from briefbot.bot.app import make_bot
         from briefbot.bot.cards import article_card
-        from briefbot.bot.ratelimit import TelegramRateLimiter
         from briefbot.bot.turn import CURRENT, Turn
         from briefbot.bot.updates import (
             ButtonAnswers,
             ChatOrderProcessor,
             FloodGate,
             Intake,
-            IntakeBot,
         )
         from briefbot.config import load_settings
         from briefbot.services import Services, encoder_loader
@@ -50,26 +47,7 @@ def main() -> None:
         services = Services.open(settings, role="polling")
         encoder_loader(settings, services.owner)()(["A sentence to encode."])
     if "bot" in steps:
-        timeout = settings.request_timeout
-        request = HTTPXRequest(
-            connection_pool_size=128,
-            connect_timeout=timeout,
-            read_timeout=timeout,
-            write_timeout=timeout,
-            pool_timeout=timeout,
-        )
-        bot = IntakeBot(
-            token,
-            base_url=api_url,
-            request=request,
-            get_updates_request=request,
-            defaults=Defaults(
-                parse_mode=ParseMode.HTML,
-                tzinfo=settings.zone,
-                link_preview_options=LinkPreviewOptions(is_disabled=True),
-            ),
-            rate_limiter=TelegramRateLimiter(settings.send_rate),
-        )
+        bot = make_bot(settings)
         if "intake" in steps:
             gate = FloodGate(settings.user_messages_per_minute)
             bot.take_updates_through(Intake(services.inbox, services.chats, gate, bot))

@@ -36,6 +36,7 @@ from briefbot.bot.handlers import errors, fallback, feeds, inline, library, memb
 from briefbot.bot.ratelimit import TelegramRateLimiter, UserQuota
 from briefbot.bot.replies import ShownCards
 from briefbot.bot.updates import ButtonAnswers, ChatOrderProcessor, FloodGate, Intake, IntakeBot
+from briefbot.config import Settings
 from briefbot.database import StoreError
 from briefbot.services import Services
 
@@ -104,15 +105,9 @@ async def finish_turn(update: Update, context: BriefbotContext) -> None:
         logger.error("Update %d not marked done: %s", update.update_id, exc)
 
 
-def build_application(
-    services: Services,
-    *,
-    request: BaseRequest | None = None,
-    polling: bool = True,
-    schedule_digests: bool = True,
-) -> BriefbotApp:
-    """The Application with every handler; `request` replaces HTTP (the console's)."""
-    settings = services.settings
+def make_bot(settings: Settings, request: BaseRequest | None = None) -> IntakeBot:
+    """Briefbot's Bot: HTML and no link previews by default, every request through the rate
+    limiter; `request` replaces HTTP (the console's, which needs no rate limiter)."""
     limiter: TelegramRateLimiter | None = None
     if request is None:
         timeout = settings.request_timeout
@@ -124,7 +119,7 @@ def build_application(
             pool_timeout=timeout,
         )
         limiter = TelegramRateLimiter(settings.send_rate)
-    bot = IntakeBot(
+    return IntakeBot(
         token=settings.require_token(),
         base_url=settings.api_url,
         base_file_url=settings.files_url,
@@ -137,6 +132,18 @@ def build_application(
         ),
         rate_limiter=limiter,
     )
+
+
+def build_application(
+    services: Services,
+    *,
+    request: BaseRequest | None = None,
+    polling: bool = True,
+    schedule_digests: bool = True,
+) -> BriefbotApp:
+    """The Application with every handler; `request` replaces HTTP (the console's)."""
+    settings = services.settings
+    bot = make_bot(settings, request)
     gate = FloodGate(settings.user_messages_per_minute)
     intake = Intake(services.inbox, services.chats, gate, bot)
     if polling:
